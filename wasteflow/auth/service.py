@@ -1,0 +1,105 @@
+"""API keys and who a request acts as.
+
+A key is ``wf_`` and 40 random URL-safe characters; the database keeps only its
+SHA-256, which is enough for a secret with that much entropy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, select
+
+from wasteflow.auth.models import ApiKey, Regulator
+from wasteflow.errors import Forbidden, NotFound, Unauthorized
+from wasteflow.registry.models import Enterprise
+from wasteflow.registry.rules import check_region_prefix
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # admin | regulator | enterprise
+    enterprise_id: int | None = None
+    roles: tuple[str, ...] = ()
+    regulator_id: int | None = None
+    regions: tuple[str, ...] = field(default=())
+
+    @property
+    def label(self) -> str:
+        if self.kind == "enterprise":
+            return f"enterprise:{self.enterprise_id}"
+        if self.kind == "regulator":
+            return f"regulator:{self.regulator_id}"
+        return "admin"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.kind == "admin"
+
+    @property
+    def is_regulator(self) -> bool:
+        return self.kind == "regulator"
+
+    def covers_region(self, region_code: str) -> bool:
+        """Admins see every region; a regulator the ones under its prefixes."""
+        if self.is_admin:
+            return True
+        return self.is_regulator and any(region_code.startswith(p) for p in self.regions)
+
+    def require_oversight(self) -> None:
+        if not (self.is_admin or self.is_regulator):
+            raise Forbidden("only a regulator or the administrator may do this")
+
+    def require_admin(self) -> None:
+        if not self.is_admin:
+            raise Forbidden("only the administrator may do this")
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def issue_key(session: Session, owner_kind: str, enterprise_id: int | None = None,
+              regulator_id: int | None = None) -> str:
+    key = "wf_" + secrets.token_urlsafe(30)
+    session.add(ApiKey(key_hash=hash_key(key), prefix=key[:10], owner_kind=owner_kind,
+                       enterprise_id=enterprise_id, regulator_id=regulator_id))
+    return key
+
+
+def authenticate(session: Session, authorization: str | None) -> Principal:
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise Unauthorized("send 'Authorization: Bearer <api key>'")
+    key = authorization[7:].strip()
+    api_key = session.exec(select(ApiKey).where(ApiKey.key_hash == hash_key(key),
+                                                ApiKey.revoked_at.is_(None))).first()
+    if api_key is None:
+        raise Unauthorized("unknown or revoked API key")
+    if api_key.owner_kind == "enterprise":
+        enterprise = session.get(Enterprise, api_key.enterprise_id)
+        return Principal("enterprise", enterprise_id=enterprise.id, roles=tuple(enterprise.roles))
+    if api_key.owner_kind == "regulator":
+        regulator = session.get(Regulator, api_key.regulator_id)
+        return Principal("regulator", regulator_id=regulator.id, regions=tuple(regulator.regions))
+    return Principal("admin")
+
+
+def create_regulator(session: Session, name: str, regions: list[str]) -> Regulator:
+    for prefix in regions:
+        check_region_prefix(prefix)
+    regulator = Regulator(name=name, regions=sorted(set(regions)))
+    session.add(regulator)
+    session.flush()
+    return regulator
+
+
+def issue_regulator_key(session: Session, regulator_id: int) -> str:
+    if session.get(Regulator, regulator_id) is None:
+        raise NotFound(f"no regulator {regulator_id}")
+    return issue_key(session, "regulator", regulator_id=regulator_id)
+
+
+def bootstrap_admin(session: Session) -> str:
+    return issue_key(session, "admin")

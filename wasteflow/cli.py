@@ -1,0 +1,87 @@
+"""The ``wasteflow`` command line."""
+
+from __future__ import annotations
+
+import typer
+
+from wasteflow.config import get_settings
+
+app = typer.Typer(help="wasteflow: industrial solid waste tracked from generator to receiver, "
+                       "reconciled, and audited.", no_args_is_help=True, add_completion=False)
+admin = typer.Typer(help="Administration: the administrator's key.", no_args_is_help=True)
+app.add_typer(admin, name="admin")
+
+
+def _host_port(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    return host or "127.0.0.1", int(port)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database (WASTEFLOW_DATABASE_URL) to the current schema."""
+    from wasteflow.migrate import upgrade
+
+    url = get_settings().database_url
+    upgrade(url)
+    typer.echo(f"database is at the current schema: {_redact(url)}")
+
+
+@app.command()
+def serve(workers: int = typer.Option(1, help="uvicorn worker processes"),
+          migrate_first: bool = typer.Option(True, "--migrate/--no-migrate", help="run migrations before serving")) -> None:
+    """Serve the REST API on WASTEFLOW_HTTP (default 127.0.0.1:8000)."""
+    import uvicorn
+
+    settings = get_settings()
+    if migrate_first:
+        from wasteflow.migrate import upgrade
+        upgrade(settings.database_url)
+    host, port = _host_port(settings.http)
+    typer.echo(f"wasteflow API on http://{host}:{port}  (OpenAPI: http://{host}:{port}/docs)")
+    uvicorn.run("wasteflow.api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info", access_log=False)
+
+
+@app.command()
+def bridge() -> None:
+    """Run one MQTT bridge worker: telemetry from WASTEFLOW_MQTT_URL into the database."""
+    from mqtt_bridge.__main__ import main
+
+    raise typer.Exit(main())
+
+
+@admin.command("bootstrap")
+def bootstrap() -> None:
+    """Create an administrator API key and print it once (alone on the last line)."""
+    from wasteflow.auth.service import bootstrap_admin
+    from wasteflow.database import get_engine, session_scope
+    from wasteflow.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    with session_scope(get_engine(settings.database_url)) as session:
+        key = bootstrap_admin(session)
+    typer.echo("Administrator key (shown once; only its hash is stored):", err=True)
+    typer.echo(key)
+
+
+@app.command()
+def demo(trips: int = typer.Option(300, help="manifests in the simulated day"),
+         seed: int = typer.Option(7, help="random seed: the same seed gives the same day"),
+         keep_running: bool = typer.Option(False, "--keep-running", help="leave the API up afterwards")) -> None:
+    """Run a simulated day of a region on the embedded defaults and write a regulator's report."""
+    from simulators.demo import run_demo
+
+    raise typer.Exit(run_demo(trips=trips, seed=seed, keep_running=keep_running))
+
+
+def _redact(url: str) -> str:
+    if "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://***@{rest.split('@', 1)[1]}"
+
+
+if __name__ == "__main__":
+    app()

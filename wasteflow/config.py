@@ -1,0 +1,71 @@
+"""The one settings object, read from ``WASTEFLOW_*`` environment variables.
+
+Every variable is documented in docs/configuration.md; the defaults here are the
+embedded demo's (a SQLite file beside the working directory, a local broker).
+"""
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WASTEFLOW_", extra="ignore")
+
+    database_url: str = "sqlite:///./wasteflow.db"
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    http: str = "127.0.0.1:8000"
+
+    timezone: str = "Asia/Shanghai"
+    """Local time zone of the region: manifest numbers and report days use it."""
+
+    extra_plate_patterns: str = ""
+    """Comma-separated regular expressions for plates beyond the Chinese formats."""
+
+    signature_clock_skew_s: float = 5.0
+    """How far a signature's ``at`` may lie ahead of the server clock (clock skew)."""
+
+    default_corridor_m: float = 500.0
+    page_size_default: int = 50
+    page_size_max: int = 500
+    max_request_bytes: int = 1024 * 1024
+
+    # geofence plausibility, square metres
+    geofence_min_area_m2: float = 25.0
+    geofence_max_area_m2: float = 200_000_000.0
+
+    # telemetry bridge
+    bridge_client_id: str = "wasteflow-bridge"
+    bridge_shared_group: str = ""
+    """When set (e.g. ``wasteflow``), subscribe through ``$share/{group}/...`` so workers split the load."""
+    bridge_batch_size: int = 2000
+    bridge_batch_ms: int = 200
+    bridge_session_expiry_s: int = 7 * 86400
+
+    # detection thresholds (findings.md defaults)
+    corridor_min_fixes: int = 3
+    corridor_min_seconds: float = 120
+    stop_radius_m: float = 100
+    stop_min_seconds: float = 600
+    gate_radius_m: float = 200
+    load_drop_pct: float = 5.0
+    load_drop_min_kg: int = 300
+    load_drop_min_readings: int = 2
+    diversion_min_seconds: float = 300
+    jump_max_kmh: float = 180
+    jump_min_m: float = 1000
+    overdue_after_planned_s: float = 7200
+    overdue_default_s: float = 86400
+    gps_gap_s: float = 600
+    tolerance_pct: float = 2.0
+    tolerance_min_kg: int = 50
+    declaration_mismatch_pct: float = 10.0
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

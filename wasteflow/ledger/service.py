@@ -1,0 +1,89 @@
+"""Appending to the ledger, verifying it and exporting it.
+
+The hashing rules live in :mod:`wasteflow.ledger_verify`, the stand-alone verifier,
+so the server and a regulator's offline check can never disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import func, text
+from sqlmodel import Session, select
+
+from wasteflow.database import utcnow
+from wasteflow.ledger.models import LedgerEntry
+from wasteflow.ledger_verify import canonical_json, entry_hash, verify_entries
+
+
+def rfc3339(value: datetime) -> str:
+    return value.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def append(session: Session, kind: str, at: datetime, body: dict[str, Any],
+           manifest_no: str | None = None) -> LedgerEntry:
+    """Append one entry in the caller's transaction (it commits or rolls back with it)."""
+    seq, prev_hash = _claim_next_seq(session)
+    exported = {
+        "seq": seq, "prev_hash": prev_hash, "at": rfc3339(at), "recorded_at": rfc3339(utcnow()),
+        "kind": kind, "manifest_no": manifest_no, "body": json.loads(canonical_json(body)),
+    }
+    digest = entry_hash(exported)
+    entry = LedgerEntry(seq=seq, prev_hash=prev_hash, hash=digest, at=_parse(exported["at"]),
+                        recorded_at=_parse(exported["recorded_at"]), kind=kind,
+                        manifest_no=manifest_no, body=canonical_json(exported["body"]))
+    session.add(entry)
+    session.execute(text("UPDATE ledger_head SET hash = :hash WHERE id = 1"), {"hash": digest})
+    return entry
+
+
+def _claim_next_seq(session: Session) -> tuple[int, str]:
+    """Take the chain's write lock by updating its head row first, then read it."""
+    row = session.execute(
+        text("UPDATE ledger_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+    ).one_or_none()
+    if row is None:
+        session.execute(text("INSERT INTO ledger_head (id, seq, hash) VALUES (1, 1, :h)"),
+                        {"h": "0" * 64})
+        return 1, "0" * 64
+    return int(row.seq), row.hash
+
+
+def _parse(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def exported_entry(entry: LedgerEntry) -> dict[str, Any]:
+    return {"seq": entry.seq, "prev_hash": entry.prev_hash, "hash": entry.hash,
+            "at": rfc3339(entry.at), "recorded_at": rfc3339(entry.recorded_at),
+            "kind": entry.kind, "manifest_no": entry.manifest_no, "body": json.loads(entry.body)}
+
+
+def iter_entries(session: Session, batch: int = 2000) -> Iterator[dict[str, Any]]:
+    """The chain in order, read in pages so a long ledger never sits in memory."""
+    after = 0
+    while True:
+        rows = session.exec(select(LedgerEntry).where(LedgerEntry.seq > after)
+                            .order_by(LedgerEntry.seq).limit(batch)).all()
+        if not rows:
+            return
+        for row in rows:
+            yield exported_entry(row)
+        after = rows[-1].seq
+
+
+def verify(session: Session) -> dict[str, Any]:
+    ok, count, broken_at, reason = verify_entries(iter_entries(session))
+    if ok:
+        return {"ok": True, "entries": count}
+    total = session.exec(select(func.count()).select_from(LedgerEntry)).one()
+    return {"ok": False, "entries": total, "broken_at": broken_at, "reason": reason}
+
+
+def history(session: Session, manifest_no: str) -> list[dict[str, Any]]:
+    rows = session.exec(select(LedgerEntry).where(LedgerEntry.manifest_no == manifest_no)
+                        .order_by(LedgerEntry.seq)).all()
+    return [exported_entry(r) for r in rows]

@@ -1,0 +1,102 @@
+"""Request and response shapes of manifests (field names are the contract)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from wasteflow.registry.schemas import Strict
+
+
+class ManifestCreate(Strict):
+    generator_site_id: int
+    transporter_id: int
+    vehicle_plate: str = Field(examples=["蒙B12345"])
+    receiver_site_id: int
+    waste_code: str = Field(examples=["SW02"])
+    declared_kg: int = Field(examples=[30000])
+    planned_departure: AwareDatetime | None = None
+    planned_arrival: AwareDatetime | None = None
+    route: dict[str, Any] | None = Field(default=None, description="GeoJSON LineString, [lon, lat] positions")
+    corridor_m: float | None = Field(default=None, description="route corridor half-width in metres (default 500)")
+    at: AwareDatetime | None = Field(default=None, description="event time of filing (default: now)")
+
+
+class DispatchSignature(Strict):
+    departure_ticket_no: str | None = Field(default=None, max_length=64)
+    at: AwareDatetime | None = None
+
+
+class ReceiveSignature(Strict):
+    accepted_kg: int = Field(ge=0, le=1_000_000)
+    arrival_ticket_no: str | None = Field(default=None, max_length=64)
+    at: AwareDatetime | None = None
+
+
+class RejectSignature(Strict):
+    reason: str = Field(min_length=1, max_length=1000)
+    at: AwareDatetime | None = None
+
+
+class CancelSignature(Strict):
+    reason: str | None = Field(default=None, max_length=1000)
+    at: AwareDatetime | None = None
+
+
+class FiledManifest(BaseModel):
+    manifest_no: str
+    status: str
+
+
+class TicketPublic(BaseModel):
+    ticket_no: str
+    device_id: str
+    site_id: int
+    plate: str
+    gross_kg: int
+    tare_kg: int
+    net_kg: int
+    gross_at: datetime
+    tare_at: datetime
+    verified: bool
+
+
+class ManifestPublic(BaseModel):
+    manifest_no: str
+    status: str
+    region_code: str
+    generator_id: int
+    generator_site_id: int
+    transporter_id: int
+    vehicle_plate: str
+    receiver_id: int
+    receiver_site_id: int
+    waste_code: str
+    declared_kg: int
+    planned_departure: datetime | None
+    planned_arrival: datetime | None
+    route: dict[str, Any] | None
+    corridor_m: float
+    filed_at: datetime
+    dispatched_at: datetime | None
+    in_transit_at: datetime | None
+    arrived_at: datetime | None
+    received_at: datetime | None
+    rejected_at: datetime | None
+    cancelled_at: datetime | None
+    reconciled_at: datetime | None
+    accepted_kg: int | None
+    reject_reason: str | None
+    departure_ticket_no: str | None
+    arrival_ticket_no: str | None
+    departure_ticket: TicketPublic | None = None
+    arrival_ticket: TicketPublic | None = None
+    trip: dict[str, Any] = Field(default_factory=dict)
+    findings: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ManifestPage(BaseModel):
+    items: list[ManifestPublic]
+    next_cursor: str | None

@@ -1,0 +1,268 @@
+"""Filing manifests, moving them through their lifecycle, and who may see them.
+
+Every state change and signature is appended to the ledger in the same transaction,
+so a failed request leaves neither the manifest nor the ledger changed.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, text
+from sqlmodel import Session, select
+
+from wasteflow.auth.service import Principal
+from wasteflow.config import Settings
+from wasteflow.database import utcnow
+from wasteflow.errors import Forbidden, NotFound, RuleViolation
+from wasteflow.ledger import service as ledger
+from wasteflow.manifests.lifecycle import TIMESTAMP_FIELD, check_signature_time, next_state
+from wasteflow.manifests.models import Manifest
+from wasteflow.manifests.schemas import (CancelSignature, DispatchSignature, ManifestCreate,
+                                         ReceiveSignature, RejectSignature)
+from wasteflow.registry import rules
+from wasteflow.registry.models import Enterprise, Site
+from wasteflow.registry.service import known_waste_code, permits, vehicle_by_plate
+
+MAX_CORRIDOR_M = 50_000
+
+ReceiptHook = Callable[[Session, Manifest], None]
+receipt_hooks: list[ReceiptHook] = []
+"""Run in the receipt's transaction (reconciliation and capacity checks register here)."""
+
+
+# --- visibility ------------------------------------------------------------------------------
+
+def can_see(principal: Principal, manifest: Manifest) -> bool:
+    if principal.kind == "enterprise":
+        return principal.enterprise_id in (manifest.generator_id, manifest.transporter_id, manifest.receiver_id)
+    return principal.covers_region(manifest.region_code) or principal.covers_region(manifest.receiver_region_code)
+
+
+def get_visible(session: Session, principal: Principal, manifest_no: str, for_update: bool = False) -> Manifest:
+    query = select(Manifest).where(Manifest.manifest_no == manifest_no)
+    if for_update:
+        query = query.with_for_update()
+    manifest = session.exec(query).first()
+    if manifest is None or not can_see(principal, manifest):
+        raise NotFound(f"no manifest {manifest_no}")
+    return manifest
+
+
+def _require_party(principal: Principal, enterprise_id: int, role: str) -> None:
+    if principal.enterprise_id != enterprise_id:
+        raise Forbidden(f"only the manifest's {role} may do this")
+
+
+# --- filing ----------------------------------------------------------------------------------
+
+def file_manifest(session: Session, principal: Principal, data: ManifestCreate, settings: Settings) -> Manifest:
+    if principal.kind != "enterprise" or "generator" not in principal.roles:
+        raise Forbidden("only a generator files manifests, with its own API key")
+    generator = session.get(Enterprise, principal.enterprise_id)
+    generator_site = _site(session, data.generator_site_id, "generator_site_id")
+    if generator_site.enterprise_id != generator.id:
+        raise RuleViolation("site_not_generators", "generator_site_id",
+                            f"site {generator_site.id} is not one of {generator.name}'s sites")
+    transporter = session.get(Enterprise, data.transporter_id)
+    if transporter is None or "transporter" not in transporter.roles:
+        raise RuleViolation("not_a_transporter", "transporter_id", f"enterprise {data.transporter_id} is not a registered transporter")
+    vehicle = vehicle_by_plate(session, data.vehicle_plate)
+    if vehicle is None:
+        raise RuleViolation("unknown_vehicle", "vehicle_plate", f"no vehicle with plate {data.vehicle_plate}")
+    if vehicle.transporter_id != transporter.id:
+        raise RuleViolation("vehicle_not_transporters", "vehicle_plate",
+                            f"{vehicle.plate} is not a vehicle of {transporter.name}")
+    receiver_site = _site(session, data.receiver_site_id, "receiver_site_id")
+    receiver = session.get(Enterprise, receiver_site.enterprise_id)
+    if "receiver" not in receiver.roles:
+        raise RuleViolation("not_a_receiver", "receiver_site_id", f"{receiver.name} is not a registered receiver")
+    waste_code = known_waste_code(session, data.waste_code)
+    if not permits(receiver_site, waste_code):
+        raise RuleViolation("receiver_not_permitted", "receiver_site_id",
+                            f"{receiver_site.name} is not permitted to accept {waste_code} (permit: {', '.join(receiver_site.permitted_codes) or 'none'})")
+    _check_declared_kg(data.declared_kg, vehicle.max_load_kg, vehicle.plate)
+    if data.route is not None:
+        rules.check_route(data.route)
+    corridor_m = _corridor(data.corridor_m, settings)
+    if data.planned_departure and data.planned_arrival and data.planned_arrival < data.planned_departure:
+        raise RuleViolation("planned_arrival_before_departure", "planned_arrival", "planned arrival lies before planned departure")
+    now = utcnow()
+    filed_at = check_signature_time(data.at or now, datetime.min.replace(tzinfo=now.tzinfo), now,
+                                    settings.signature_clock_skew_s)
+    manifest = Manifest(
+        manifest_no=_next_number(session, generator.region_code, filed_at, settings.timezone),
+        region_code=generator.region_code, generator_id=generator.id, generator_site_id=generator_site.id,
+        transporter_id=transporter.id, vehicle_id=vehicle.id, vehicle_plate=vehicle.plate,
+        receiver_id=receiver.id, receiver_site_id=receiver_site.id, receiver_region_code=receiver.region_code,
+        waste_code=waste_code, declared_kg=data.declared_kg, planned_departure=data.planned_departure,
+        planned_arrival=data.planned_arrival, route=data.route, corridor_m=corridor_m,
+        filed_at=filed_at, last_signature_at=filed_at)
+    session.add(manifest)
+    session.flush()
+    ledger.append(session, "manifest.filed", filed_at, manifest_no=manifest.manifest_no,
+                  body={"by": principal.label, "status": "filed", **data.model_dump(mode="json", exclude={"at"})})
+    return manifest
+
+
+def _site(session: Session, site_id: int, field: str) -> Site:
+    site = session.get(Site, site_id)
+    if site is None:
+        raise RuleViolation("unknown_site", field, f"no site {site_id}")
+    return site
+
+
+def _check_declared_kg(declared_kg: int, max_load_kg: int, plate: str) -> None:
+    if declared_kg <= 0:
+        raise RuleViolation("declared_kg_not_positive", "declared_kg", "declared kg must be positive")
+    if declared_kg > max_load_kg:
+        raise RuleViolation("declared_kg_over_max_load", "declared_kg",
+                            f"{declared_kg} kg is over {plate}'s maximum load of {max_load_kg} kg")
+
+
+def _corridor(corridor_m: float | None, settings: Settings) -> float:
+    if corridor_m is None:
+        return settings.default_corridor_m
+    if not 0 < corridor_m <= MAX_CORRIDOR_M:
+        raise RuleViolation("corridor_range", "corridor_m", f"corridor half-width must be in (0, {MAX_CORRIDOR_M}] metres")
+    return corridor_m
+
+
+def _next_number(session: Session, region_code: str, filed_at: datetime, tz: str) -> str:
+    """``WF-{region}-{local day}-{sequence}``: the counter row is upserted, so numbers never repeat."""
+    day = filed_at.astimezone(ZoneInfo(tz)).strftime("%Y%m%d")
+    last = session.execute(text(
+        "INSERT INTO manifest_counter (region_code, day, last) VALUES (:region, :day, 1) "
+        "ON CONFLICT (region_code, day) DO UPDATE SET last = manifest_counter.last + 1 RETURNING last"),
+        {"region": region_code, "day": day}).scalar_one()
+    return f"WF-{region_code}-{day}-{last:06d}"
+
+
+# --- signatures and state changes ------------------------------------------------------------
+
+def _sign(session: Session, manifest: Manifest, action: str, at: datetime | None, settings: Settings,
+          principal_label: str, body: dict) -> Manifest:
+    now = utcnow()
+    target = next_state(action, manifest.status)
+    at = check_signature_time(at or now, manifest.last_signature_at, now, settings.signature_clock_skew_s)
+    previous = manifest.status
+    manifest.status = target
+    setattr(manifest, TIMESTAMP_FIELD[target], at)
+    manifest.last_signature_at = at
+    manifest.updated_at = now
+    session.add(manifest)
+    ledger.append(session, f"manifest.{target}", at, manifest_no=manifest.manifest_no,
+                  body={"by": principal_label, "from": previous, "status": target, **body})
+    return manifest
+
+
+def dispatch(session: Session, principal: Principal, manifest_no: str, data: DispatchSignature,
+             settings: Settings) -> Manifest:
+    manifest = get_visible(session, principal, manifest_no, for_update=True)
+    _require_party(principal, manifest.generator_id, "generator")
+    manifest.departure_ticket_no = data.departure_ticket_no
+    _sign(session, manifest, "dispatch", data.at, settings, principal.label,
+          {"departure_ticket_no": data.departure_ticket_no})
+    _link_named_ticket(session, manifest, data.departure_ticket_no, "departure")
+    return manifest
+
+
+def receive(session: Session, principal: Principal, manifest_no: str, data: ReceiveSignature,
+            settings: Settings) -> Manifest:
+    manifest = get_visible(session, principal, manifest_no, for_update=True)
+    _require_party(principal, manifest.receiver_id, "receiver")
+    manifest.accepted_kg = data.accepted_kg
+    manifest.arrival_ticket_no = data.arrival_ticket_no
+    _sign(session, manifest, "receive", data.at, settings, principal.label,
+          {"accepted_kg": data.accepted_kg, "arrival_ticket_no": data.arrival_ticket_no})
+    _link_named_ticket(session, manifest, data.arrival_ticket_no, "arrival")
+    session.flush()
+    for hook in receipt_hooks:
+        hook(session, manifest)
+    return manifest
+
+
+def reject(session: Session, principal: Principal, manifest_no: str, data: RejectSignature,
+           settings: Settings) -> Manifest:
+    manifest = get_visible(session, principal, manifest_no, for_update=True)
+    _require_party(principal, manifest.receiver_id, "receiver")
+    manifest.reject_reason = data.reason
+    return _sign(session, manifest, "reject", data.at, settings, principal.label, {"reason": data.reason})
+
+
+def cancel(session: Session, principal: Principal, manifest_no: str, data: CancelSignature,
+           settings: Settings) -> Manifest:
+    manifest = get_visible(session, principal, manifest_no, for_update=True)
+    _require_party(principal, manifest.generator_id, "generator")
+    manifest.cancel_reason = data.reason
+    return _sign(session, manifest, "cancel", data.at, settings, principal.label, {"reason": data.reason})
+
+
+def _link_named_ticket(session: Session, manifest: Manifest, ticket_no: str | None, direction: str) -> None:
+    if ticket_no:
+        from wasteflow.tickets.service import link_named_ticket
+        link_named_ticket(session, manifest, ticket_no, direction)
+
+
+# --- listing ---------------------------------------------------------------------------------
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"m:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, value = raw.split(":", 1)
+        if kind != "m":
+            raise ValueError
+        return int(value)
+    except (ValueError, UnicodeDecodeError):
+        raise RuleViolation("bad_cursor", "cursor", "the cursor is not one this API gave out") from None
+
+
+def list_manifests(session: Session, principal: Principal, *, status: str | None = None,
+                   waste_code: str | None = None, party: int | None = None, plate: str | None = None,
+                   filed_from: datetime | None = None, filed_to: datetime | None = None,
+                   region: str | None = None, cursor: str | None = None, limit: int = 50,
+                   ) -> tuple[list[Manifest], str | None]:
+    """Newest first; the cursor is the last manifest seen, so pages stay stable while new ones are filed."""
+    query = select(Manifest).order_by(Manifest.id.desc()).limit(limit + 1)
+    query = _scope_to_principal(query, principal)
+    if status:
+        query = query.where(Manifest.status == status)
+    if waste_code:
+        query = query.where(Manifest.waste_code == waste_code)
+    if party is not None:
+        query = query.where(or_(Manifest.generator_id == party, Manifest.transporter_id == party,
+                                Manifest.receiver_id == party))
+    if plate:
+        query = query.where(Manifest.vehicle_plate == plate.strip().upper())
+    if filed_from:
+        query = query.where(Manifest.filed_at >= filed_from)
+    if filed_to:
+        query = query.where(Manifest.filed_at < filed_to)
+    if region:
+        query = query.where(or_(Manifest.region_code.startswith(region),
+                                Manifest.receiver_region_code.startswith(region)))
+    if cursor:
+        query = query.where(Manifest.id < decode_cursor(cursor))
+    rows = list(session.exec(query).all())
+    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def _scope_to_principal(query, principal: Principal):
+    if principal.is_admin:
+        return query
+    if principal.kind == "enterprise":
+        me = principal.enterprise_id
+        return query.where(or_(Manifest.generator_id == me, Manifest.transporter_id == me,
+                               Manifest.receiver_id == me))
+    conditions = []
+    for prefix in principal.regions:
+        conditions += [Manifest.region_code.startswith(prefix), Manifest.receiver_region_code.startswith(prefix)]
+    return query.where(or_(*conditions))

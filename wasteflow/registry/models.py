@@ -1,0 +1,72 @@
+"""Who and what the system knows: enterprises, their sites, vehicles, devices; zones; waste categories."""
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column
+from sqlmodel import Field, SQLModel
+
+from wasteflow.database import JSONDocument, UTCDateTime, utcnow
+
+ENTERPRISE_ROLES = ("generator", "transporter", "receiver")
+SITE_KINDS = ("plant", "storage", "utilisation", "disposal", "landfill", "parking")
+ZONE_KINDS = ("rest_area", "restricted")
+DEVICE_KINDS = ("gps", "load_cell", "weighbridge")
+
+
+class Enterprise(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    credit_code: str = Field(max_length=18, unique=True)
+    roles: list[str] = Field(sa_column=Column(JSONDocument, nullable=False))
+    region_code: str = Field(max_length=6, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Site(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=20)
+    geofence: dict = Field(sa_column=Column(JSONDocument, nullable=False))
+    permitted_codes: list[str] = Field(default_factory=list, sa_column=Column(JSONDocument, nullable=False))
+    annual_capacity_kg: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Vehicle(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    transporter_id: int = Field(foreign_key="enterprise.id", index=True)
+    plate: str = Field(max_length=16, unique=True)
+    tare_kg: int
+    max_load_kg: int
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Device(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=80)
+    kind: str = Field(max_length=20)
+    vehicle_id: int | None = Field(default=None, foreign_key="vehicle.id", index=True)
+    site_id: int | None = Field(default=None, foreign_key="site.id", index=True)
+    secret: str = Field(max_length=100)
+    """Kept to check HMAC signatures; never shown again after registration."""
+    require_signature: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Zone(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=20)
+    geofence: dict = Field(sa_column=Column(JSONDocument, nullable=False))
+    regulator_id: int | None = Field(default=None, foreign_key="regulator.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class WasteCategory(SQLModel, table=True):
+    __tablename__ = "waste_category"
+
+    code: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=200)
+    hazardous: bool = False
+    tolerance_pct: float | None = None
+    """Overrides the default tonnage tolerance (SW07 sludge: 5 %)."""

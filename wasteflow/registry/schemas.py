@@ -1,0 +1,110 @@
+"""Request and response shapes of the registry (the API's contract: field names are pinned)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    """Unknown fields are a 422, as api.md requires."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class EnterpriseCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    credit_code: str = Field(examples=["91350100M000100Y43"])
+    roles: list[Literal["generator", "transporter", "receiver"]] = Field(min_length=1)
+    region_code: str = Field(examples=["150202"])
+
+
+class EnterprisePublic(BaseModel):
+    id: int
+    name: str
+    credit_code: str
+    roles: list[str]
+    region_code: str
+
+
+class SiteCreate(Strict):
+    enterprise_id: int
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["plant", "storage", "utilisation", "disposal", "landfill", "parking"]
+    geofence: dict[str, Any]
+    permitted_codes: list[str] = Field(default_factory=list)
+    annual_capacity_kg: int | None = Field(default=None, ge=0)
+
+
+class SitePublic(BaseModel):
+    id: int
+    enterprise_id: int
+    name: str
+    kind: str
+    geofence: dict[str, Any]
+    permitted_codes: list[str]
+    annual_capacity_kg: int | None
+
+
+class VehicleCreate(Strict):
+    transporter_id: int
+    plate: str = Field(examples=["蒙B12345"])
+    tare_kg: int = Field(gt=0, le=100_000)
+    max_load_kg: int = Field(gt=0, le=200_000)
+
+
+class VehiclePublic(BaseModel):
+    id: int
+    transporter_id: int
+    plate: str
+    tare_kg: int
+    max_load_kg: int
+
+
+class DeviceCreate(Strict):
+    id: str = Field(min_length=1, max_length=80, examples=["gps-0001"])
+    kind: Literal["gps", "load_cell", "weighbridge"]
+    vehicle_plate: str | None = None
+    site_id: int | None = None
+    require_signature: bool = True
+
+
+class DevicePublic(BaseModel):
+    id: str
+    kind: str
+    vehicle_id: int | None
+    site_id: int | None
+    require_signature: bool
+
+
+class DeviceIssued(DevicePublic):
+    secret: str = Field(description="Shown once: keep it in the device. It signs every message.")
+
+
+class ZoneCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["rest_area", "restricted"]
+    geofence: dict[str, Any]
+
+
+class ZonePublic(BaseModel):
+    id: int
+    name: str
+    kind: str
+    geofence: dict[str, Any]
+
+
+class WasteCategoryPublic(BaseModel):
+    code: str
+    name: str
+    hazardous: bool
+    tolerance_pct: float | None
+
+
+class Created(BaseModel):
+    id: int
+
+
+class KeyIssued(BaseModel):
+    key: str = Field(description="Shown once; only its hash is stored.")

@@ -1,0 +1,205 @@
+"""Registering enterprises, sites, vehicles, devices and zones, and who may see them."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from wasteflow.auth.service import Principal, issue_key
+from wasteflow.config import Settings
+from wasteflow.errors import Conflict, Forbidden, NotFound, RuleViolation
+from wasteflow.registry import rules
+from wasteflow.registry.models import Device, Enterprise, Site, Vehicle, WasteCategory, Zone
+from wasteflow.registry.schemas import (DeviceCreate, EnterpriseCreate, SiteCreate, VehicleCreate,
+                                        ZoneCreate)
+
+DEVICE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+OWNTRACKS_DEVICE_ID = re.compile(r"^owntracks:[A-Za-z0-9._-]{1,32}/[A-Za-z0-9._-]{1,32}$")
+
+
+# --- who may see and change what -------------------------------------------------------------
+
+def visible_enterprise(session: Session, principal: Principal, enterprise_id: int,
+                       field: str | None = None) -> Enterprise:
+    """The enterprise, if the caller is it or oversees its region; else 404 (or 422 on a field)."""
+    enterprise = session.get(Enterprise, enterprise_id)
+    if enterprise is None or not (principal.enterprise_id == enterprise.id
+                                  or principal.covers_region(enterprise.region_code)):
+        if field:
+            raise RuleViolation("unknown_reference", field, f"no enterprise {enterprise_id} that you may act for")
+        raise NotFound(f"no enterprise {enterprise_id}")
+    return enterprise
+
+
+def _require_role(enterprise: Enterprise, role: str, field: str) -> None:
+    if role not in enterprise.roles:
+        raise RuleViolation(f"not_a_{role}", field, f"enterprise {enterprise.id} ({enterprise.name}) is not registered as a {role}")
+
+
+# --- enterprises -----------------------------------------------------------------------------
+
+def register_enterprise(session: Session, principal: Principal, data: EnterpriseCreate) -> Enterprise:
+    principal.require_oversight()
+    code = rules.check_credit_code(data.credit_code)
+    region = rules.check_region_code(data.region_code)
+    if not principal.covers_region(region):
+        raise Forbidden(f"region {region} is outside your jurisdiction ({', '.join(principal.regions)})")
+    if session.exec(select(Enterprise).where(Enterprise.credit_code == code)).first():
+        raise Conflict(f"an enterprise with credit code {code} is already registered", field="credit_code")
+    enterprise = Enterprise(name=data.name, credit_code=code, roles=sorted(set(data.roles)), region_code=region)
+    session.add(enterprise)
+    session.flush()
+    return enterprise
+
+
+def issue_enterprise_key(session: Session, principal: Principal, enterprise_id: int) -> str:
+    principal.require_oversight()
+    visible_enterprise(session, principal, enterprise_id)
+    return issue_key(session, "enterprise", enterprise_id=enterprise_id)
+
+
+def list_enterprises(session: Session, principal: Principal) -> list[Enterprise]:
+    rows = session.exec(select(Enterprise).order_by(Enterprise.id)).all()
+    return [e for e in rows if e.id == principal.enterprise_id or principal.covers_region(e.region_code)]
+
+
+# --- sites -----------------------------------------------------------------------------------
+
+def register_site(session: Session, principal: Principal, data: SiteCreate, settings: Settings) -> Site:
+    enterprise = visible_enterprise(session, principal, data.enterprise_id, field="enterprise_id")
+    rules.check_geofence(data.geofence, settings.geofence_min_area_m2, settings.geofence_max_area_m2)
+    codes = [rules.check_waste_code(c, "permitted_codes") for c in data.permitted_codes]
+    if codes and "receiver" not in enterprise.roles:
+        raise RuleViolation("not_a_receiver", "permitted_codes",
+                            f"only a receiver's site carries a receiving permit; {enterprise.name} is not a receiver")
+    site = Site(enterprise_id=enterprise.id, name=data.name, kind=data.kind, geofence=data.geofence,
+                permitted_codes=codes, annual_capacity_kg=data.annual_capacity_kg)
+    session.add(site)
+    session.flush()
+    return site
+
+
+def visible_site(session: Session, principal: Principal, site_id: int, field: str | None = None) -> Site:
+    site = session.get(Site, site_id)
+    if site is not None:
+        enterprise = session.get(Enterprise, site.enterprise_id)
+        if principal.enterprise_id == enterprise.id or principal.covers_region(enterprise.region_code):
+            return site
+    if field:
+        raise RuleViolation("unknown_reference", field, f"no site {site_id} that you may act for")
+    raise NotFound(f"no site {site_id}")
+
+
+def list_sites(session: Session, principal: Principal) -> list[Site]:
+    enterprises = {e.id for e in list_enterprises(session, principal)}
+    return [s for s in session.exec(select(Site).order_by(Site.id)).all() if s.enterprise_id in enterprises]
+
+
+def permits(site: Site, waste_code: str) -> bool:
+    """A permit for ``HW08`` covers every ``HW08 xxx-xxx-08`` sub-code."""
+    return any(waste_code == code or waste_code.startswith(code + " ") for code in site.permitted_codes)
+
+
+# --- vehicles --------------------------------------------------------------------------------
+
+def register_vehicle(session: Session, principal: Principal, data: VehicleCreate, settings: Settings) -> Vehicle:
+    transporter = visible_enterprise(session, principal, data.transporter_id, field="transporter_id")
+    _require_role(transporter, "transporter", "transporter_id")
+    extra = tuple(p.strip() for p in settings.extra_plate_patterns.split(",") if p.strip())
+    plate = rules.check_plate(data.plate, extra)
+    if session.exec(select(Vehicle).where(Vehicle.plate == plate)).first():
+        raise Conflict(f"plate {plate} is already registered", field="plate")
+    vehicle = Vehicle(transporter_id=transporter.id, plate=plate, tare_kg=data.tare_kg, max_load_kg=data.max_load_kg)
+    session.add(vehicle)
+    session.flush()
+    return vehicle
+
+
+def vehicle_by_plate(session: Session, plate: str) -> Vehicle | None:
+    return session.exec(select(Vehicle).where(Vehicle.plate == plate.strip().upper())).first()
+
+
+def list_vehicles(session: Session, principal: Principal) -> list[Vehicle]:
+    enterprises = {e.id for e in list_enterprises(session, principal)}
+    return [v for v in session.exec(select(Vehicle).order_by(Vehicle.id)).all() if v.transporter_id in enterprises]
+
+
+# --- devices ---------------------------------------------------------------------------------
+
+def register_device(session: Session, principal: Principal, data: DeviceCreate) -> tuple[Device, str]:
+    """Register a device and hand back its secret, the only time it is shown."""
+    _check_device_id(data.id, data.require_signature)
+    vehicle_id, site_id = _device_binding(session, principal, data)
+    if session.get(Device, data.id) is not None:
+        raise Conflict(f"device {data.id} is already registered", field="id")
+    secret = secrets.token_hex(32)
+    device = Device(id=data.id, kind=data.kind, vehicle_id=vehicle_id, site_id=site_id, secret=secret,
+                    require_signature=data.require_signature)
+    session.add(device)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"device {data.id} is already registered", field="id") from None
+    return device, secret
+
+
+def _check_device_id(device_id: str, require_signature: bool) -> None:
+    if OWNTRACKS_DEVICE_ID.match(device_id):
+        if require_signature:
+            raise RuleViolation("owntracks_unsigned", "require_signature",
+                                "OwnTracks phones cannot sign their messages: register them with require_signature false")
+        return
+    if not DEVICE_ID.match(device_id):
+        raise RuleViolation("device_id_format", "id",
+                            "a device id is 1–64 characters of A–Z a–z 0–9 . _ : - (or owntracks:{user}/{device})")
+
+
+def _device_binding(session: Session, principal: Principal, data: DeviceCreate) -> tuple[int | None, int | None]:
+    if data.kind == "weighbridge":
+        if data.site_id is None or data.vehicle_plate is not None:
+            raise RuleViolation("weighbridge_binding", "site_id", "a weighbridge is bound to a site: give site_id, not vehicle_plate")
+        return None, visible_site(session, principal, data.site_id, field="site_id").id
+    if data.vehicle_plate is None or data.site_id is not None:
+        raise RuleViolation("vehicle_binding", "vehicle_plate", f"a {data.kind} device is bound to a vehicle: give vehicle_plate, not site_id")
+    vehicle = vehicle_by_plate(session, data.vehicle_plate)
+    if vehicle is None:
+        raise RuleViolation("unknown_reference", "vehicle_plate", f"no vehicle with plate {data.vehicle_plate}")
+    visible_enterprise(session, principal, vehicle.transporter_id, field="vehicle_plate")
+    return vehicle.id, None
+
+
+# --- zones -----------------------------------------------------------------------------------
+
+def register_zone(session: Session, principal: Principal, data: ZoneCreate, settings: Settings) -> Zone:
+    principal.require_oversight()
+    rules.check_geofence(data.geofence, settings.geofence_min_area_m2, settings.geofence_max_area_m2)
+    zone = Zone(name=data.name, kind=data.kind, geofence=data.geofence, regulator_id=principal.regulator_id)
+    session.add(zone)
+    session.flush()
+    return zone
+
+
+def list_zones(session: Session) -> list[Zone]:
+    return list(session.exec(select(Zone).order_by(Zone.id)).all())
+
+
+# --- waste categories ------------------------------------------------------------------------
+
+def known_waste_code(session: Session, code: str, field: str = "waste_code") -> str:
+    """SW codes must be among the shipped categories; HW codes are accepted by their pattern."""
+    rules.check_waste_code(code, field)
+    if code.startswith("SW") and session.get(WasteCategory, code) is None:
+        raise RuleViolation("unknown_waste_code", field, f"{code} is not a registered general industrial solid waste category")
+    return code
+
+
+def category_tolerance_pct(session: Session, code: str) -> float | None:
+    category = session.get(WasteCategory, code.split(" ")[0])
+    return category.tolerance_pct if category else None
+
+
+def list_categories(session: Session) -> list[WasteCategory]:
+    return list(session.exec(select(WasteCategory).order_by(WasteCategory.code)).all())

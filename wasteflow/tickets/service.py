@@ -1,0 +1,155 @@
+"""Weigh tickets: stored once, linked to their manifest, checked when they arrive.
+
+A ticket is linked by the manifest number the weighbridge scanned, else by the
+number a signature named, else by plate and time to the vehicle's open manifest at
+that site. ``PLATE_MISMATCH`` and ``DUPLICATE_TICKET`` are raised here, on arrival.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import or_
+from sqlmodel import Session, select
+
+from wasteflow.detection.model import FindingDraft
+from wasteflow.findings import service as findings
+from wasteflow.ledger import service as ledger
+from wasteflow.manifests.models import Manifest
+from wasteflow.tickets.models import WeighTicket
+
+DEPARTURE_STATES = ("filed", "dispatched", "in_transit")
+ARRIVAL_STATES = ("dispatched", "in_transit", "arrived", "received", "reconciled")
+
+
+def direction_at(manifest: Manifest, site_id: int) -> str | None:
+    if site_id == manifest.generator_site_id:
+        return "departure"
+    if site_id == manifest.receiver_site_id:
+        return "arrival"
+    return None
+
+
+def link_incoming(session: Session, ticket: WeighTicket) -> Manifest | None:
+    """Link a freshly stored ticket and raise what it reveals; returns the manifest it joined."""
+    manifest = _manifest_for(session, ticket)
+    if manifest is None:
+        return None
+    direction = direction_at(manifest, ticket.site_id)
+    if ticket.plate != manifest.vehicle_plate:
+        _raise(session, manifest, plate_mismatch(manifest, ticket))
+    other = _already_linked_elsewhere(session, ticket, manifest.manifest_no)
+    if other is not None:
+        _raise(session, manifest, duplicate_ticket(manifest, ticket, other))
+        return manifest
+    if direction is None:
+        return manifest
+    _link(session, ticket, manifest, direction)
+    return manifest
+
+
+def link_named_ticket(session: Session, manifest: Manifest, ticket_no: str, direction: str) -> None:
+    """A signature named a ticket: link it if it is already here (otherwise it links on arrival)."""
+    site_id = manifest.generator_site_id if direction == "departure" else manifest.receiver_site_id
+    ticket = session.exec(select(WeighTicket).where(WeighTicket.site_id == site_id,
+                                                    WeighTicket.ticket_no == ticket_no)
+                          .order_by(WeighTicket.id.desc())).first()
+    if ticket is None or ticket.manifest_no == manifest.manifest_no:
+        return
+    other = _already_linked_elsewhere(session, ticket, manifest.manifest_no)
+    if other is not None:
+        _raise(session, manifest, duplicate_ticket(manifest, ticket, other))
+        return
+    _link(session, ticket, manifest, direction)
+
+
+def _manifest_for(session: Session, ticket: WeighTicket) -> Manifest | None:
+    if ticket.claimed_manifest_no:
+        manifest = session.exec(select(Manifest).where(Manifest.manifest_no == ticket.claimed_manifest_no)).first()
+        if manifest is not None:
+            return manifest
+    named = session.exec(select(Manifest).where(
+        or_(Manifest.departure_ticket_no == ticket.ticket_no, Manifest.arrival_ticket_no == ticket.ticket_no),
+        or_(Manifest.generator_site_id == ticket.site_id, Manifest.receiver_site_id == ticket.site_id))
+        .order_by(Manifest.id.desc())).first()
+    if named is not None:
+        return named
+    return _open_manifest_by_plate(session, ticket)
+
+
+def _open_manifest_by_plate(session: Session, ticket: WeighTicket) -> Manifest | None:
+    """The vehicle's manifest at this site whose time lies nearest the weighing."""
+    candidates = session.exec(select(Manifest).where(
+        Manifest.vehicle_plate == ticket.plate,
+        or_(Manifest.generator_site_id == ticket.site_id, Manifest.receiver_site_id == ticket.site_id))
+        .order_by(Manifest.id.desc()).limit(20)).all()
+    weighed_at = max(ticket.gross_at, ticket.tare_at)
+    best, best_distance = None, None
+    for manifest in candidates:
+        direction = direction_at(manifest, ticket.site_id)
+        states = DEPARTURE_STATES if direction == "departure" else ARRIVAL_STATES
+        if manifest.status not in states:
+            continue
+        reference = _reference_time(manifest, direction)
+        distance = abs((weighed_at - reference).total_seconds())
+        if best_distance is None or distance < best_distance:
+            best, best_distance = manifest, distance
+    return best
+
+
+def _reference_time(manifest: Manifest, direction: str) -> datetime:
+    if direction == "departure":
+        return manifest.dispatched_at or manifest.planned_departure or manifest.filed_at
+    return manifest.received_at or manifest.arrived_at or manifest.planned_arrival or manifest.dispatched_at or manifest.filed_at
+
+
+def _already_linked_elsewhere(session: Session, ticket: WeighTicket, manifest_no: str) -> str | None:
+    row = session.exec(select(WeighTicket.manifest_no).where(
+        WeighTicket.site_id == ticket.site_id, WeighTicket.ticket_no == ticket.ticket_no,
+        WeighTicket.manifest_no.is_not(None), WeighTicket.manifest_no != manifest_no)).first()
+    return row
+
+
+def _link(session: Session, ticket: WeighTicket, manifest: Manifest, direction: str) -> None:
+    ticket.manifest_no = manifest.manifest_no
+    ticket.direction = direction
+    session.add(ticket)
+    if direction == "departure" and not manifest.departure_ticket_no:
+        manifest.departure_ticket_no = ticket.ticket_no
+    if direction == "arrival" and not manifest.arrival_ticket_no:
+        manifest.arrival_ticket_no = ticket.ticket_no
+    session.add(manifest)
+    ledger.append(session, "ticket.linked", max(ticket.gross_at, ticket.tare_at), manifest_no=manifest.manifest_no,
+                  body={"ticket_no": ticket.ticket_no, "direction": direction, "device_id": ticket.device_id,
+                        "site_id": ticket.site_id, "plate": ticket.plate, "gross_kg": ticket.gross_kg,
+                        "tare_kg": ticket.tare_kg, "net_kg": ticket.net_kg, "verified": ticket.verified})
+
+
+def linked_ticket(session: Session, manifest_no: str, direction: str) -> WeighTicket | None:
+    return session.exec(select(WeighTicket).where(WeighTicket.manifest_no == manifest_no,
+                                                  WeighTicket.direction == direction)
+                        .order_by(WeighTicket.id.desc())).first()
+
+
+def _raise(session: Session, manifest: Manifest, draft: FindingDraft) -> None:
+    findings.record(session, draft, region_code=manifest.region_code)
+
+
+# --- rules (pure) ----------------------------------------------------------------------------
+
+def plate_mismatch(manifest: Manifest, ticket: WeighTicket) -> FindingDraft:
+    return FindingDraft(
+        code="PLATE_MISMATCH", severity="critical", manifest_no=manifest.manifest_no, plate=manifest.vehicle_plate,
+        window_start=min(ticket.gross_at, ticket.tare_at), window_end=max(ticket.gross_at, ticket.tare_at),
+        location=None, verified=ticket.verified, episode_key=f"ticket:{ticket.site_id}:{ticket.ticket_no}",
+        evidence={"ticket_no": ticket.ticket_no, "ticket_plate": ticket.plate, "manifest_plate": manifest.vehicle_plate,
+                  "site_id": ticket.site_id, "device_id": ticket.device_id, "net_kg": ticket.net_kg})
+
+
+def duplicate_ticket(manifest: Manifest, ticket: WeighTicket, linked_to: str) -> FindingDraft:
+    return FindingDraft(
+        code="DUPLICATE_TICKET", severity="critical", manifest_no=manifest.manifest_no, plate=manifest.vehicle_plate,
+        window_start=min(ticket.gross_at, ticket.tare_at), window_end=max(ticket.gross_at, ticket.tare_at),
+        location=None, verified=ticket.verified, episode_key=f"ticket:{ticket.site_id}:{ticket.ticket_no}",
+        evidence={"ticket_no": ticket.ticket_no, "site_id": ticket.site_id, "device_id": ticket.device_id,
+                  "already_linked_to": linked_to, "plate": ticket.plate, "net_kg": ticket.net_kg})

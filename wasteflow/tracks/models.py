@@ -1,0 +1,49 @@
+"""Telemetry as stored: GPS fixes, on-board load readings, device status.
+
+A reading is identified by (device, seq, ts) — the primary key — so a redelivered
+or resent reading is stored once by the database itself.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, Index
+from sqlmodel import Field, SQLModel
+
+from wasteflow.database import UTCDateTime, utcnow
+
+
+class GpsFix(SQLModel, table=True):
+    __tablename__ = "gps_fix"
+
+    device_id: str = Field(primary_key=True, max_length=80)
+    ts: datetime = Field(primary_key=True, sa_type=UTCDateTime)
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    lat: float
+    lon: float
+    speed_kmh: float | None = None
+    heading: float | None = None
+    hdop: float | None = None
+    verified: bool = False
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class LoadReading(SQLModel, table=True):
+    __tablename__ = "load_reading"
+
+    device_id: str = Field(primary_key=True, max_length=80)
+    ts: datetime = Field(primary_key=True, sa_type=UTCDateTime)
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    load_kg: int
+    verified: bool = False
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class DeviceStatus(SQLModel, table=True):
+    __tablename__ = "device_status"
+
+    device_id: str = Field(primary_key=True, max_length=80)
+    online: bool
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+Index("ix_gps_fix_received_at", GpsFix.__table__.c.received_at)
