@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     geofence_max_area_m2: float = 200_000_000.0
 
     # telemetry bridge
+    mqtt_protocol: str = "5"
+    """MQTT protocol of the bridge's connection: ``5`` (Mosquitto, EMQX...) or ``3.1.1`` (the embedded broker)."""
     bridge_client_id: str = "wasteflow-bridge"
     bridge_shared_group: str = ""
     """When set (e.g. ``wasteflow``), subscribe through ``$share/{group}/...`` so workers split the load."""
