@@ -34,6 +34,8 @@ class StoredBatch:
 
     gps_devices: set[str] = field(default_factory=set)
     load_devices: set[str] = field(default_factory=set)
+    spans: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
+    """Per device, the earliest and latest event time of the readings in the batch."""
     fixes: int = 0
     fixes_new: int = 0
     loads: int = 0
@@ -63,6 +65,7 @@ class TelemetryStore:
                 stored.manifests_touched = _store_tickets(conn, tickets, now)
         stored.gps_devices = {r.device_id for r in gps}
         stored.load_devices = {r.device_id for r in loads}
+        stored.spans = _spans(gps, loads)
         for r in rejected:
             stored.quarantined[r.reason] = stored.quarantined.get(r.reason, 0) + 1
         return stored
@@ -89,6 +92,15 @@ def _split(results: Sequence[Accepted | Rejected]):
         bucket = {"gps": gps, "load": loads, "weigh": tickets, "status": statuses}[result.kind]
         bucket.extend(result.records)
     return gps, loads, tickets, statuses, rejected
+
+
+def _spans(*groups) -> dict[str, tuple[datetime, datetime]]:
+    spans: dict[str, tuple[datetime, datetime]] = {}
+    for group in groups:
+        for r in group:
+            low, high = spans.get(r.device_id, (r.ts, r.ts))
+            spans[r.device_id] = (min(low, r.ts), max(high, r.ts))
+    return spans
 
 
 def _gps_row(r: GpsRecord, now: datetime) -> tuple:

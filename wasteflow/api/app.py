@@ -11,6 +11,7 @@ from wasteflow.api.deps import Db
 from wasteflow.config import Settings, get_settings
 from wasteflow.database import get_engine
 from wasteflow.errors import PROBLEM_BASE
+from wasteflow.live import install_receipt_reconciliation
 
 DESCRIPTION = """Industrial solid waste from the firm that makes it, on the truck that carries it,
 to the plant or landfill that takes it. Every request carries `Authorization: Bearer <api key>`;
@@ -23,6 +24,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = Db(get_engine(settings.database_url))
     problems.install(app)
+    install_receipt_reconciliation(settings)
     _limit_request_size(app, settings.max_request_bytes)
     _include_routers(app)
 

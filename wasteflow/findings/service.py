@@ -6,6 +6,7 @@ drafts); this module decides what that means for the store, the ledger and liste
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Protocol
@@ -47,6 +48,7 @@ def record(session: Session, draft: Draft, *, region_code: str, site_id: int | N
     finding = session.exec(select(Finding).where(Finding.scope == scope, Finding.code == draft.code,
                                                  Finding.episode_key == draft.episode_key)).first()
     location = point(draft.location)
+    draft.evidence = json_safe(draft.evidence)
     if finding is not None:
         _grow(session, finding, draft, location)
         return finding, False
@@ -104,10 +106,23 @@ def set_status(session: Session, finding: Finding, status: str, actor: str, note
                         "by": actor, "note": note})
 
 
+def json_safe(evidence: dict) -> dict:
+    """Evidence exactly as JSON will hold it (numpy scalars become plain numbers)."""
+    return json.loads(json.dumps(evidence, default=_plain))
+
+
+def _plain(value):
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"evidence holds a {type(value).__name__}, which JSON cannot")
+
+
 def point(location: tuple[float, float] | None) -> dict[str, Any] | None:
     if location is None:
         return None
-    return {"type": "Point", "coordinates": [round(location[0], 7), round(location[1], 7)]}
+    return {"type": "Point", "coordinates": [round(float(location[0]), 7), round(float(location[1]), 7)]}
 
 
 def public(finding: Finding) -> dict[str, Any]:

@@ -1,0 +1,138 @@
+"""What happens to a trip as its data arrives: follow it live, reconcile it at receipt, watch the clock.
+
+One :class:`Monitor` serves the API (receipt hooks) and the bridge (live detection and the
+overdue watchdog). All detection runs on event time; the watchdog's clock is injectable so
+replayed and accelerated days behave like live ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from wasteflow.config import Settings
+from wasteflow.database import utcnow
+from wasteflow.detection import pipeline
+from wasteflow.detection.geo import covers_lonlat
+from wasteflow.detection.model import Trip
+from wasteflow.findings import service as findings
+from wasteflow.findings.models import Finding
+from wasteflow.ledger import service as ledger
+from wasteflow.manifests.lifecycle import OPEN_STATES
+from wasteflow.manifests.models import Manifest
+from wasteflow.monitoring.recording import advance, record_drafts, withdraw_unproduced
+from wasteflow.monitoring.trips import PlaceDirectory, load_trip, site_place, thresholds
+from wasteflow.registry.models import Site
+
+Clock = Callable[[], datetime]
+
+
+class Monitor:
+    def __init__(self, settings: Settings, places: PlaceDirectory | None = None, clock: Clock = utcnow):
+        self.settings = settings
+        self.thresholds = thresholds(settings)
+        self.places = places or PlaceDirectory()
+        self.clock = clock
+
+    # --- live, while the trip is under way ---------------------------------------------------
+
+    def follow(self, session: Session, manifest: Manifest) -> list[Finding]:
+        """Advance the trip's phase from its positions and raise the live findings so far."""
+        trip = load_trip(session, manifest, self.places)
+        self._advance_phase(session, manifest, trip)
+        return record_drafts(session, manifest, pipeline.detect_live(trip, self.places.index, self.thresholds))
+
+    def _advance_phase(self, session: Session, manifest: Manifest, trip: Trip) -> None:
+        left_at, entered_at = phase_times(trip)
+        if manifest.status == "dispatched" and left_at is not None:
+            advance(session, manifest, "depart", left_at, {"reason": "left the generator's site"})
+        if manifest.status in ("dispatched", "in_transit") and entered_at is not None:
+            advance(session, manifest, "arrive", entered_at, {"reason": "entered the receiving site"})
+
+    # --- at receipt, and again when late data arrives -----------------------------------------
+
+    def on_receipt(self, session: Session, manifest: Manifest) -> list[Finding]:
+        raised = self.check_capacity(session, manifest)
+        return raised + self.reconcile(session, manifest)
+
+    def reconcile(self, session: Session, manifest: Manifest) -> list[Finding]:
+        trip = load_trip(session, manifest, self.places)
+        drafts = pipeline.reconcile(trip, self.places.index, self.thresholds)
+        raised = record_drafts(session, manifest, drafts)
+        withdraw_unproduced(session, manifest, drafts, "reconciliation over the trip's latest data no longer supports it")
+        raised += self._settle_overdue(session, manifest, trip)
+        first = manifest.status == "received"
+        manifest.status = "reconciled"
+        manifest.reconciled_at = manifest.reconciled_at or utcnow()
+        session.add(manifest)
+        session.flush()
+        current = [f for f in findings.for_manifest(session, manifest.manifest_no) if f.status != "withdrawn"]
+        ledger.append(session, "manifest.reconciled" if first else "manifest.re_reconciled", utcnow(),
+                      manifest_no=manifest.manifest_no,
+                      body={"by": "system", "fixes": len(trip.fixes), "load_readings": len(trip.loads),
+                            "findings": sorted(f"{f.code}#{f.id}" for f in current)})
+        return raised
+
+    def _settle_overdue(self, session: Session, manifest: Manifest, trip: Trip) -> list[Finding]:
+        """At receipt OVERDUE is decided by the receipt's own ``at``: raised if late, withdrawn if in time."""
+        draft = pipeline.overdue(trip, trip.received_at or self.clock(), self.thresholds)
+        if draft is None:
+            findings.withdraw_missing(session, manifest.manifest_no, ("OVERDUE",), set(),
+                                      "the receipt's signature time lies before the deadline")
+            return []
+        finding, is_new = findings.record(session, draft, region_code=manifest.region_code)
+        return [finding] if is_new else []
+
+    def check_capacity(self, session: Session, manifest: Manifest) -> list[Finding]:
+        site = session.get(Site, manifest.receiver_site_id)
+        at = manifest.received_at
+        year_start = at.astimezone(ZoneInfo(self.settings.timezone)).replace(
+            month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+        accepted = session.exec(select(func.coalesce(func.sum(Manifest.accepted_kg), 0)).where(
+            Manifest.receiver_site_id == site.id, Manifest.received_at >= year_start,
+            Manifest.status.in_(("received", "reconciled")))).one()
+        draft = pipeline.capacity_exceeded(site_place(site), int(accepted), site.annual_capacity_kg, at)
+        if draft is None:
+            return []
+        draft.episode_key = f"CAPACITY_EXCEEDED:{site.id}:{year_start.year}"
+        finding, is_new = findings.record(session, draft, region_code=manifest.receiver_region_code, site_id=site.id)
+        return [finding] if is_new else []
+
+    # --- the watchdog ------------------------------------------------------------------------
+
+    def watchdog(self, session: Session) -> list[Finding]:
+        """Raise OVERDUE for every open trip past its deadline (by the injectable clock)."""
+        now = self.clock()
+        raised = []
+        for manifest in session.exec(select(Manifest).where(Manifest.status.in_(OPEN_STATES))).all():
+            trip = Trip(manifest_no=manifest.manifest_no, plate=manifest.vehicle_plate, waste_code=manifest.waste_code,
+                        declared_kg=manifest.declared_kg, generator_site=None, receiver_site=None,
+                        transporter_id=manifest.transporter_id, dispatched_at=manifest.dispatched_at,
+                        planned_arrival=manifest.planned_arrival)
+            draft = pipeline.overdue(trip, now, self.thresholds)
+            if draft is not None:
+                finding, is_new = findings.record(session, draft, region_code=manifest.region_code)
+                if is_new:
+                    raised.append(finding)
+        return raised
+
+
+def phase_times(trip: Trip) -> tuple[datetime | None, datetime | None]:
+    """When the vehicle first left the generator's site after dispatch, and first entered the receiver's."""
+    if trip.dispatched_at is None or not trip.fixes:
+        return None, None
+    fixes = sorted((f for f in trip.fixes if f.ts >= trip.dispatched_at), key=lambda f: f.ts)
+    if not fixes:
+        return None, None
+    lon = np.fromiter((f.lon for f in fixes), float, len(fixes))
+    lat = np.fromiter((f.lat for f in fixes), float, len(fixes))
+    in_generator = covers_lonlat(trip.generator_site.geometry, lon, lat)
+    in_receiver = covers_lonlat(trip.receiver_site.geometry, lon, lat) & ~in_generator
+    left = np.flatnonzero(~in_generator)
+    entered = np.flatnonzero(in_receiver)
+    return (fixes[left[0]].ts if left.size else None, fixes[entered[0]].ts if entered.size else None)

@@ -1,0 +1,55 @@
+"""Turning a run of the rules into stored findings, state changes and ledger entries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from wasteflow.detection.model import FindingDraft
+from wasteflow.detection.pipeline import carry_episode_keys
+from wasteflow.findings import service as findings
+from wasteflow.findings.models import Finding
+from wasteflow.ledger import service as ledger
+from wasteflow.manifests.lifecycle import TIMESTAMP_FIELD, next_state
+from wasteflow.manifests.models import Manifest
+
+LIVE_CODES = ("ROUTE_DEVIATION", "UNAUTHORIZED_STOP", "LOAD_DROP", "DIVERSION", "RESTRICTED_ZONE_ENTRY",
+              "IMPOSSIBLE_JUMP")
+RECONCILIATION_CODES = LIVE_CODES + ("GPS_GAP", "NO_TRACK", "NEVER_ARRIVED", "TONNAGE_SHORTFALL",
+                                     "TONNAGE_SURPLUS", "DECLARATION_MISMATCH", "ACCEPTANCE_MISMATCH",
+                                     "MISSING_TICKET")
+"""What a reconciliation run decides afresh: a stored finding of these codes that the run no
+longer produces is withdrawn. Ticket findings, OVERDUE and CAPACITY_EXCEEDED have their own triggers."""
+
+
+def stored_windows(session: Session, manifest_no: str) -> dict[str, tuple[datetime, datetime]]:
+    rows = session.exec(select(Finding).where(Finding.scope == manifest_no)).all()
+    return {f.episode_key: (f.window_start, f.window_end) for f in rows}
+
+
+def record_drafts(session: Session, manifest: Manifest, drafts: list[FindingDraft]) -> list[Finding]:
+    """Store each draft (grow known episodes); returns the findings raised for the first time."""
+    carry_episode_keys(drafts, stored_windows(session, manifest.manifest_no))
+    raised = []
+    for draft in drafts:
+        finding, is_new = findings.record(session, draft, region_code=manifest.region_code)
+        if is_new:
+            raised.append(finding)
+    return raised
+
+
+def withdraw_unproduced(session: Session, manifest: Manifest, drafts: list[FindingDraft], reason: str) -> None:
+    keep = {(d.code, d.episode_key) for d in drafts}
+    findings.withdraw_missing(session, manifest.manifest_no, RECONCILIATION_CODES, keep, reason)
+
+
+def advance(session: Session, manifest: Manifest, action: str, at: datetime, body: dict) -> None:
+    """A state change the vehicle's own positions cause (not a signature)."""
+    previous = manifest.status
+    target = next_state(action, previous)
+    manifest.status = target
+    setattr(manifest, TIMESTAMP_FIELD[target], at)
+    session.add(manifest)
+    ledger.append(session, f"manifest.{target}", at, manifest_no=manifest.manifest_no,
+                  body={"by": "system", "from": previous, "status": target, **body})
