@@ -47,8 +47,9 @@ def _include_routers(app: FastAPI) -> None:
     from wasteflow.manifests.views import router as manifests
     from wasteflow.quarantine.views import router as quarantine
     from wasteflow.registry.views import router as registry
+    from wasteflow.tracks.views import router as tracks
 
-    for router in (regulators, registry, manifests, findings, quarantine, ledger):
+    for router in (regulators, registry, manifests, tracks, findings, quarantine, ledger):
         app.include_router(router)
 
 
