@@ -1,0 +1,142 @@
+"""The input/output contract of detection: plain frozen data, no behaviour.
+
+All datetimes are timezone-aware UTC (any aware datetime is accepted; keys and evidence
+are rendered in UTC). Positions are WGS 84 (lon, lat).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+INFO = "info"
+WARNING = "warning"
+CRITICAL = "critical"
+
+
+@dataclass(frozen=True)
+class Fix:
+    ts: datetime
+    lon: float
+    lat: float
+    seq: int
+    device_id: str
+    verified: bool = True
+    speed_kmh: float | None = None
+
+
+@dataclass(frozen=True)
+class LoadReading:
+    ts: datetime
+    load_kg: int
+    seq: int
+    device_id: str
+    verified: bool = True
+
+
+@dataclass(frozen=True)
+class Place:
+    """A registered site or a regulator's zone (geometry: shapely (Multi)Polygon, lon/lat)."""
+
+    id: int
+    name: str
+    kind: str  # sites: plant storage utilisation disposal landfill parking; zones: rest_area restricted
+    geometry: object
+    enterprise_id: int | None = None  # None for zones
+    is_zone: bool = False
+
+
+@dataclass(frozen=True)
+class Ticket:
+    ticket_no: str
+    site_id: int
+    plate: str
+    gross_kg: int
+    tare_kg: int
+    net_kg: int
+    gross_at: datetime
+    tare_at: datetime
+    verified: bool = True
+
+
+@dataclass(frozen=True)
+class Trip:
+    manifest_no: str
+    plate: str
+    waste_code: str
+    declared_kg: int
+    generator_site: Place
+    receiver_site: Place
+    transporter_id: int
+    dispatched_at: datetime | None  # the dispatch signature's event time
+    received_at: datetime | None = None  # the receipt signature's event time
+    accepted_kg: int | None = None
+    planned_arrival: datetime | None = None
+    route: object | None = None  # shapely LineString (lon/lat) or None
+    corridor_m: float = 500
+    departure_ticket: Ticket | None = None
+    arrival_ticket: Ticket | None = None
+    fixes: tuple[Fix, ...] = ()  # any order
+    loads: tuple[LoadReading, ...] = ()  # any order
+    tolerance_pct: float | None = None  # the waste category's override, None = default
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Every default from findings.md; all overridable."""
+
+    corridor_min_fixes: int = 3
+    corridor_min_seconds: float = 120
+    stop_radius_m: float = 100
+    stop_min_seconds: float = 600
+    gate_radius_m: float = 200
+    load_drop_pct: float = 5.0
+    load_drop_min_kg: int = 300
+    load_drop_min_readings: int = 2
+    diversion_min_seconds: float = 300
+    jump_max_kmh: float = 180
+    jump_min_m: float = 1000
+    overdue_after_planned_s: float = 7200
+    overdue_default_s: float = 86400
+    gps_gap_s: float = 600
+    tolerance_pct: float = 2.0
+    tolerance_min_kg: int = 50
+    declaration_mismatch_pct: float = 10.0
+    # Extra (not in findings.md): two runs inside the same restricted zone separated by less
+    # than this are one entry (GPS flapping across the boundary is not a second entry).
+    zone_reentry_merge_s: float = 300
+
+
+@dataclass
+class FindingDraft:
+    code: str
+    severity: str  # info | warning | critical
+    manifest_no: str | None
+    plate: str | None
+    window_start: datetime
+    window_end: datetime
+    location: tuple[float, float] | None  # (lon, lat)
+    evidence: dict  # JSON-serialisable only
+    verified: bool  # True only when every reading used came from verified devices
+    episode_key: str  # stable identity of the episode
+
+
+@dataclass(frozen=True)
+class Stop:
+    """The vehicle stayed within `stop_radius_m` of its first fix for `stop_min_seconds`.
+
+    lon/lat is the mean position of the stop's fixes.
+    """
+
+    start: datetime
+    end: datetime
+    lon: float
+    lat: float
+    fix_count: int
+    first_seq: int = 0
+    last_seq: int = 0
+    verified: bool = True
+
+    @property
+    def duration_s(self) -> float:
+        return (self.end - self.start).total_seconds()
