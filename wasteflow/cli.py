@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from wasteflow.config import get_settings
@@ -49,6 +51,35 @@ def bridge() -> None:
     from mqtt_bridge.__main__ import main
 
     raise typer.Exit(main())
+
+
+@app.command("broker-config")
+def broker_config(out: Path = typer.Option(Path("deploy/mosquitto/auth"), help="directory for `passwords` and `acl`"),
+                  bridge_user: str = typer.Option("wasteflow-bridge", envvar="WASTEFLOW_BROKER_BRIDGE_USER"),
+                  bridge_password: str = typer.Option(..., envvar="WASTEFLOW_BROKER_BRIDGE_PASSWORD",
+                                                      help="the bridge's broker password"),
+                  alert_user: str = typer.Option("regulator-alerts", envvar="WASTEFLOW_BROKER_ALERT_USER"),
+                  alert_password: str = typer.Option("", envvar="WASTEFLOW_BROKER_ALERT_PASSWORD"),
+                  watch: float = typer.Option(0, help="re-check the registry every N seconds (0: once)"),
+                  reload_pid: int = typer.Option(0, help="send SIGHUP to this Mosquitto process after a change")) -> None:
+    """Generate Mosquitto's password and ACL files from the registry: one account per device."""
+    import os
+    import signal
+    import time
+
+    from wasteflow.broker.service import all_accounts, write_files
+    from wasteflow.database import get_engine
+
+    engine = get_engine(get_settings().database_url)
+    while True:
+        accounts = all_accounts(engine, bridge_user, bridge_password, alert_user, alert_password or None)
+        if write_files(out, accounts):
+            typer.echo(f"wrote {out / 'passwords'} and {out / 'acl'}: {len(accounts)} accounts", err=True)
+            if reload_pid:
+                os.kill(reload_pid, signal.SIGHUP)
+        if not watch:
+            return
+        time.sleep(watch)
 
 
 @admin.command("bootstrap")

@@ -1,0 +1,152 @@
+"""Broker security on a real Mosquitto running the shipped configuration with generated auth files.
+
+A device authenticates with its own id and secret and may publish only under its own
+topics; it cannot read anybody's data; anonymous clients cannot connect at all.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.reasoncodes import ReasonCode
+
+from tests.brokers import start_mosquitto
+from wasteflow.broker.service import all_accounts, write_files
+
+pytestmark = pytest.mark.mosquitto
+
+BRIDGE_PASSWORD = "bridge-secret-for-tests"
+ALERT_PASSWORD = "alerts-secret-for-tests"
+
+
+@pytest.fixture
+def secured_broker(world, engine, tmp_path):
+    auth = tmp_path / "auth"
+    write_files(auth, all_accounts(engine, "wasteflow-bridge", BRIDGE_PASSWORD, "regulator-alerts", ALERT_PASSWORD))
+    broker = start_mosquitto(tmp_path / "broker", overrides={
+        "allow_anonymous": "false", "password_file": str(auth / "passwords"), "acl_file": str(auth / "acl")})
+    yield broker
+    broker.stop()
+
+
+def connect(broker, username: str | None, password: str | None, client_id: str):
+    """Connect with MQTT 5; returns (client, CONNACK reason code)."""
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    if username is not None:
+        client.username_pw_set(username, password)
+    result: dict = {}
+    done = threading.Event()
+
+    def on_connect(_c, _u, _f, reason_code, _p):
+        result["rc"] = reason_code
+        done.set()
+
+    client.on_connect = on_connect
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    assert done.wait(10), "no CONNACK"
+    return client, result["rc"]
+
+
+def subscriber(broker, username, password, topic):
+    client, rc = connect(broker, username, password, f"sub-{username}-{time.monotonic_ns()}")
+    assert not rc.is_failure, rc
+    received: list[tuple[str, bytes]] = []
+    granted: dict = {}
+    subscribed = threading.Event()
+    client.on_message = lambda _c, _u, m: received.append((m.topic, m.payload))
+
+    def on_subscribe(_c, _u, _mid, reason_codes, _p):
+        granted["codes"] = reason_codes
+        subscribed.set()
+
+    client.on_subscribe = on_subscribe
+    client.subscribe(topic, qos=1)
+    assert subscribed.wait(10)
+    return client, received, granted["codes"]
+
+
+def publish_ack(client, topic: str, payload: bytes) -> ReasonCode:
+    """Publish QoS 1 and return the PUBACK reason code MQTT 5 gives back."""
+    codes: dict = {}
+    done = threading.Event()
+
+    def on_publish(_c, _u, mid, reason_code, _p):
+        codes[mid] = reason_code
+        done.set()
+
+    client.on_publish = on_publish
+    info = client.publish(topic, payload, qos=1)
+    assert done.wait(10), "no PUBACK"
+    return codes[info.mid]
+
+
+def test_anonymous_client_cannot_connect(secured_broker):
+    client, rc = connect(secured_broker, None, None, "anonymous")
+    client.loop_stop()
+    assert rc.is_failure
+    assert rc.value in (0x86, 0x87, 0x05)  # bad user name or password / not authorized
+
+
+def test_wrong_password_cannot_connect(secured_broker, world):
+    client, rc = connect(secured_broker, "gps-0001", "not-the-secret", "wrong-password")
+    client.loop_stop()
+    assert rc.is_failure
+
+
+def test_device_publishes_on_its_own_topics_only(secured_broker, world):
+    bridge, received, codes = subscriber(secured_broker, "wasteflow-bridge", BRIDGE_PASSWORD, "wf/v1/dev/+/+")
+    assert not codes[0].is_failure
+    device, rc = connect(secured_broker, "gps-0001", world.secrets["gps-0001"], "gps-0001")
+    assert not rc.is_failure
+
+    own = publish_ack(device, "wf/v1/dev/gps-0001/gps", b"own")
+    other = publish_ack(device, "wf/v1/dev/load-0001/load", b"as another device")
+    time.sleep(0.5)
+
+    assert not own.is_failure
+    assert other.is_failure and other.value == 0x87  # not authorized
+    assert [topic for topic, _ in received] == ["wf/v1/dev/gps-0001/gps"]
+    for client in (bridge, device):
+        client.disconnect()
+        client.loop_stop()
+
+
+def test_device_cannot_read_others_data(secured_broker, world):
+    # Mosquitto 2.0 may grant the subscription; its read ACL then withholds every message.
+    spy, received, _codes = subscriber(secured_broker, "gps-0001", world.secrets["gps-0001"], "wf/v1/dev/+/+")
+    publisher, _ = connect(secured_broker, "load-0001", world.secrets["load-0001"], "load-0001")
+    publish_ack(publisher, "wf/v1/dev/load-0001/load", b"secret load")
+    time.sleep(0.5)
+    assert received == []
+    for client in (spy, publisher):
+        client.disconnect()
+        client.loop_stop()
+
+
+def test_alert_account_reads_alerts_but_publishes_nothing(secured_broker):
+    alerts, received, codes = subscriber(secured_broker, "regulator-alerts", ALERT_PASSWORD, "wf/v1/alerts/#")
+    assert not codes[0].is_failure
+    bridge, _ = connect(secured_broker, "wasteflow-bridge", BRIDGE_PASSWORD, "bridge-pub")
+    assert not publish_ack(bridge, "wf/v1/alerts/critical/LOAD_DROP", b"{}").is_failure
+    forged = publish_ack(alerts, "wf/v1/alerts/critical/LOAD_DROP", b"forged")
+    time.sleep(0.5)
+    assert forged.is_failure
+    assert received == [("wf/v1/alerts/critical/LOAD_DROP", b"{}")]
+    for client in (alerts, bridge):
+        client.disconnect()
+        client.loop_stop()
+
+
+def test_files_are_regenerated_when_devices_change(world, engine, tmp_path):
+    auth = tmp_path / "auth"
+    assert write_files(auth, all_accounts(engine, "wasteflow-bridge", BRIDGE_PASSWORD)) is True
+    assert write_files(auth, all_accounts(engine, "wasteflow-bridge", BRIDGE_PASSWORD)) is False
+    response = world.post("/v1/devices", {"id": "gps-0002", "kind": "gps", "vehicle_plate": "蒙B12345"}, "transporter")
+    assert response.status_code == 201
+    assert write_files(auth, all_accounts(engine, "wasteflow-bridge", BRIDGE_PASSWORD)) is True
+    assert "user gps-0002\ntopic write wf/v1/dev/gps-0002/#" in (auth / "acl").read_text()
+    assert (auth / "passwords").read_text().count("\n") == 6  # bridge + 5 devices
