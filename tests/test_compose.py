@@ -1,0 +1,90 @@
+"""compose.yaml refers only to what exists: entry points, files, variables; and mounts the tested broker config."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.main import get_command
+
+from tests.brokers import SHIPPED_CONF
+from wasteflow.cli import app
+from wasteflow.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
+SERVICES = COMPOSE["services"]
+WASTEFLOW_SERVICES = [name for name, s in SERVICES.items() if s.get("image", "").startswith("wasteflow")]
+EXTRA_VARIABLES = {"WASTEFLOW_BRIDGE_CLIENT_ID", "WASTEFLOW_BROKER_BRIDGE_PASSWORD", "WASTEFLOW_BROKER_ALERT_PASSWORD",
+                   "WASTEFLOW_BROKER_BRIDGE_USER", "WASTEFLOW_BROKER_ALERT_USER", "WASTEFLOW_LOG_LEVEL"}
+"""Read outside the settings object: by the bridge's entry point and by `wasteflow broker-config` options."""
+
+
+def cli_commands() -> set[tuple[str, ...]]:
+    root = get_command(app)
+    names = set()
+    for name, command in root.commands.items():
+        names.add((name,))
+        for sub in getattr(command, "commands", {}):
+            names.add((name, sub))
+    return names
+
+
+def test_expected_services_exist():
+    assert {"postgres", "mosquitto", "api", "bridge-1", "bridge-2", "migrate", "simulator"} <= set(SERVICES)
+    assert SERVICES["simulator"]["profiles"] == ["simulator"]
+    for name in ("postgres", "mosquitto", "api"):
+        assert "healthcheck" in SERVICES[name], name
+
+
+@pytest.mark.parametrize("service", WASTEFLOW_SERVICES)
+def test_commands_are_wasteflow_entry_points(service):
+    command = SERVICES[service]["command"]
+    assert command[0] == "wasteflow"
+    words = tuple(w for w in command[1:3] if not w.startswith("-"))
+    assert words[:1] in cli_commands() or words[:2] in cli_commands(), command
+
+
+def test_options_given_to_commands_exist():
+    root = get_command(app)
+    for service in WASTEFLOW_SERVICES:
+        command = SERVICES[service]["command"]
+        declared = {opt for p in root.commands[command[1]].params
+                    for opt in [*getattr(p, "opts", []), *getattr(p, "secondary_opts", [])]}
+        for word in command[2:]:
+            if word.startswith("--"):
+                assert word in declared, f"{service}: {word} is not an option of `wasteflow {command[1]}`"
+
+
+def test_variables_are_known_settings():
+    known = {f"WASTEFLOW_{name.upper()}" for name in Settings.model_fields} | EXTRA_VARIABLES
+    used = set(re.findall(r"^\s+(WASTEFLOW_[A-Z_]+):", (ROOT / "compose.yaml").read_text(), flags=re.M))
+    assert used, "compose.yaml sets no WASTEFLOW_ variables?"
+    assert used - known == set()
+
+
+def test_build_context_and_mounted_files_exist():
+    assert (ROOT / "Dockerfile").is_file()
+    for copied in re.findall(r"^COPY (\S+)", (ROOT / "Dockerfile").read_text(), flags=re.M):
+        assert (ROOT / copied).exists(), copied
+    for service in SERVICES.values():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("."):
+                assert (ROOT / source).exists(), volume
+
+
+def test_broker_mounts_the_configuration_the_tests_run():
+    mounts = [v.split(":") for v in SERVICES["mosquitto"]["volumes"] if v.startswith("./")]
+    config = [(src, dst) for src, dst, *_ in mounts if dst == "/mosquitto/config/mosquitto.conf"]
+    assert config, "the broker's configuration is not mounted from the repository"
+    assert (ROOT / config[0][0]).resolve() == SHIPPED_CONF.resolve()
+    assert "-c /mosquitto/config/mosquitto.conf" in " ".join(SERVICES["mosquitto"]["command"])
+
+
+def test_bridge_workers_share_the_stream_under_distinct_sessions():
+    workers = [SERVICES[n]["environment"] for n in ("bridge-1", "bridge-2")]
+    assert {w["WASTEFLOW_BRIDGE_SHARED_GROUP"] for w in workers} == {"wasteflow"}
+    assert len({w["WASTEFLOW_BRIDGE_CLIENT_ID"] for w in workers}) == 2
