@@ -30,6 +30,20 @@ def migrate() -> None:
 
 
 @app.command()
+def maintain(months_ahead: int = typer.Option(3, help="create telemetry partitions this many months ahead"),
+             retention_days: int = typer.Option(None, help="drop telemetry months wholly older than this "
+                                                "(default: WASTEFLOW_TELEMETRY_RETENTION_DAYS; 0 keeps all)")) -> None:
+    """PostgreSQL upkeep: telemetry partitions ahead of time, and the retention policy."""
+    from wasteflow.database import get_engine
+    from wasteflow.tracks.partitions import maintain as run
+
+    settings = get_settings()
+    days = settings.telemetry_retention_days if retention_days is None else retention_days
+    report = run(get_engine(settings.database_url), months_ahead, days)
+    typer.echo(f"created {len(report.created)} partitions {report.created}; dropped {len(report.dropped)} {report.dropped}")
+
+
+@app.command()
 def serve(workers: int = typer.Option(1, help="uvicorn worker processes"),
           migrate_first: bool = typer.Option(True, "--migrate/--no-migrate", help="run migrations before serving")) -> None:
     """Serve the REST API on WASTEFLOW_HTTP (default 127.0.0.1:8000)."""

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     bridge_batch_ms: int = 200
     bridge_session_expiry_s: int = 7 * 86400
 
+    telemetry_retention_days: int = 0
+    """Raw fixes and load readings older than this are dropped by ``wasteflow maintain`` (0: keep all)."""
+
     # detection thresholds (findings.md defaults)
     corridor_min_fixes: int = 3
     corridor_min_seconds: float = 120
