@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wasteflow.errors import PROBLEM_BASE, DomainError
@@ -45,6 +46,19 @@ def install(app: FastAPI) -> None:
         return problem_response({"type": PROBLEM_BASE + "validation", "title": "The request is not valid",
                                  "status": 422, "detail": f"{first['field']}: {first['detail']}",
                                  "rule": "validation", "errors": errors})
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(StatementError)
+    async def out_of_range(_request: Request, exc: Exception):
+        # a number or time the database cannot hold (an id beyond 64 bits, a time that leaves years 1–9999
+        # in UTC): the input's fault, not a 500. Any other database error stays a 500.
+        if isinstance(exc, StatementError) and not (isinstance(exc, DataError)
+                                                    or isinstance(exc.orig, OverflowError)):
+            raise exc
+        detail = "a number or time in the request is out of the range the database can hold"
+        return problem_response({"type": PROBLEM_BASE + "validation", "title": "The request is not valid",
+                                 "status": 422, "detail": detail, "rule": "out_of_range",
+                                 "errors": [{"field": "body", "rule": "out_of_range", "detail": detail}]})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException):

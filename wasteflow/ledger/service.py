@@ -15,7 +15,7 @@ from sqlalchemy import func, text
 from sqlmodel import Session, select
 
 from wasteflow.database import utcnow
-from wasteflow.ledger.models import LedgerEntry
+from wasteflow.ledger.models import LedgerEntry, LedgerHead
 from wasteflow.ledger_verify import canonical_json, entry_hash, verify_entries
 
 
@@ -76,9 +76,18 @@ def iter_entries(session: Session, batch: int = 2000) -> Iterator[dict[str, Any]
 
 
 def verify(session: Session) -> dict[str, Any]:
+    """Walk the chain, then hold its end against the head: a truncated tail breaks it too.
+
+    The head (last sequence number and hash) is published in the answer, so a regulator
+    can pin it and later prove that an export or the live chain still ends there.
+    """
+    head = session.exec(select(LedgerHead).where(LedgerHead.id == 1)).first()
     ok, count, broken_at, reason = verify_entries(iter_entries(session))
+    if ok and head is not None and head.seq != count:
+        ok, broken_at = False, count + 1
+        reason = f"the chain ends at entry {count} but {head.seq} were recorded: entries were removed from its end"
     if ok:
-        return {"ok": True, "entries": count}
+        return {"ok": True, "entries": count, "head_hash": head.hash if head else None}
     total = session.exec(select(func.count()).select_from(LedgerEntry)).one()
     return {"ok": False, "entries": total, "broken_at": broken_at, "reason": reason}
 

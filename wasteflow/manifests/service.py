@@ -133,7 +133,8 @@ def _corridor(corridor_m: float | None, settings: Settings) -> float:
 
 def _next_number(session: Session, region_code: str, filed_at: datetime, tz: str) -> str:
     """``WF-{region}-{local day}-{sequence}``: the counter row is upserted, so numbers never repeat."""
-    day = filed_at.astimezone(ZoneInfo(tz)).strftime("%Y%m%d")
+    local = filed_at.astimezone(ZoneInfo(tz))
+    day = f"{local.year:04d}{local.month:02d}{local.day:02d}"  # strftime's %Y drops leading zeros before 1000
     last = session.execute(text(
         "INSERT INTO manifest_counter (region_code, day, last) VALUES (:region, :day, 1) "
         "ON CONFLICT (region_code, day) DO UPDATE SET last = manifest_counter.last + 1 RETURNING last"),

@@ -96,7 +96,10 @@ def check_geofence(geojson: Any, min_area_m2: float, max_area_m2: float, field: 
         raise RuleViolation("geofence_coordinates", field, "coordinates are missing or empty")
     for polygon in polygons:
         _check_rings(polygon, field)
-    geometry = shape(geojson)
+    try:
+        geometry = shape(geojson)
+    except (ValueError, TypeError) as exc:  # e.g. positions mixing [lon, lat] and [lon, lat, alt]
+        raise RuleViolation("geofence_invalid", field, f"the polygon cannot be built: {exc}") from None
     if not geometry.is_valid:
         raise RuleViolation("geofence_invalid", field,
                             f"the polygon is not valid ({explain_validity(geometry)}): rings must not cross themselves")
@@ -138,7 +141,10 @@ def check_route(geojson: Any, field: str = "route"):
         raise RuleViolation("route_coordinates", field, "a route needs at least two positions")
     for position in coords:
         _check_position(position, field)
-    line = shape(geojson)
+    try:
+        line = shape(geojson)
+    except (ValueError, TypeError) as exc:  # e.g. positions mixing [lon, lat] and [lon, lat, alt]
+        raise RuleViolation("route_invalid", field, f"the line cannot be built: {exc}") from None
     if line.length == 0:
         raise RuleViolation("route_degenerate", field, "a route's positions must not all be the same point")
     return line

@@ -34,7 +34,7 @@ class SiteCreate(Strict):
     kind: Literal["plant", "storage", "utilisation", "disposal", "landfill", "parking"]
     geofence: dict[str, Any]
     permitted_codes: list[str] = Field(default_factory=list)
-    annual_capacity_kg: int | None = Field(default=None, ge=0)
+    annual_capacity_kg: int | None = Field(default=None, ge=0, le=10**15)
 
 
 class SitePublic(BaseModel):
