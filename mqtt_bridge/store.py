@@ -154,11 +154,15 @@ def _store_tickets(conn: Connection, tickets: list[TicketRecord], now: datetime)
     with Session(bind=conn, expire_on_commit=False) as session:
         for record in tickets:
             site_id = session.get(Device, record.device_id).site_id
-            row = conn.execute(insert(WeighTicket.__table__).prefix_with("OR IGNORE") if conn.dialect.name == "sqlite"
-                               else _pg_insert_ignore(WeighTicket.__table__), _ticket_row(record, site_id, now))
-            if row.rowcount != 1:
+            table = WeighTicket.__table__
+            statement = (insert(table).prefix_with("OR IGNORE") if conn.dialect.name == "sqlite"
+                         else _pg_insert_ignore(table)).returning(table.c.id)
+            # RETURNING yields the new id, or no row for a repeat. (rowcount cannot tell: with
+            # RETURNING, psycopg reports -1 on PostgreSQL, and no ticket would ever link.)
+            ticket_id = conn.execute(statement, _ticket_row(record, site_id, now)).scalar_one_or_none()
+            if ticket_id is None:
                 continue  # a repeat of a ticket already stored
-            ticket = session.get(WeighTicket, row.inserted_primary_key[0]) if row.inserted_primary_key else None
+            ticket = session.get(WeighTicket, ticket_id)
             if ticket is None:
                 continue
             manifest = link_incoming(session, ticket)

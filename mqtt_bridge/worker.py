@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from urllib.parse import unquote, urlparse
 
 import paho.mqtt.client as mqtt
+import psycopg
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -219,7 +220,10 @@ class BridgeWorker:
             try:
                 self._store(batch)
                 return
-            except (OperationalError, DBAPIError, TransientLookupError) as exc:
+            except (OperationalError, DBAPIError, psycopg.Error, TransientLookupError) as exc:
+                # psycopg.Error: the store's COPY runs on the raw driver cursor, so an error there
+                # (e.g. QueryCanceled by statement_timeout or an operator) is not wrapped by
+                # SQLAlchemy when the rollback succeeds; uncaught, it would end the writer thread.
                 self.counters.database_errors += 1
                 log.warning("database unavailable (%s); %d messages held, not acknowledged; retrying in %.1fs",
                             type(exc).__name__, len(batch), delay)

@@ -1,0 +1,424 @@
+"""Ingest benchmark: devices -> Mosquitto (shipped config) -> bridge -> PostgreSQL.
+
+    python -m bench.ingest                      # 200,000 single fixes, 3 runs, medians
+    python -m bench.ingest --batch 50           # gps batch payloads of 50 fixes each
+    python -m bench.ingest --workers 2          # two bridges on the shared subscription
+
+See bench/README.md for what each column means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import psycopg
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from tests.brokers import (Publisher, start_bridge_process, start_mosquitto, stop_process,  # noqa: E402
+                           wait_for_log)
+
+ADMIN_URL = os.environ.get("WASTEFLOW_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+# --- database ---------------------------------------------------------------------------------
+
+
+def create_database() -> tuple[str, str]:
+    """A fresh, migrated database: (name, SQLAlchemy url)."""
+    from wasteflow.migrate import upgrade
+    name = f"wf_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+    upgrade(url)
+    return name, url
+
+
+def drop_database(name: str) -> None:
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def libpq_url(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def register_devices(url: str, n: int) -> list[tuple[str, str]]:
+    """n gps devices that must sign; registered straight into the table (no API in the way)."""
+    devices = [(f"bench-gps-{i:04d}", f"secret-{i:04d}-{uuid.uuid4().hex[:12]}") for i in range(n)]
+    now = datetime.now(timezone.utc)
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO device (id, kind, vehicle_id, site_id, secret, require_signature, created_at)"
+                            " VALUES (%s, 'gps', NULL, NULL, %s, true, %s)",
+                            [(d, s, now) for d, s in devices])
+    return devices
+
+
+# --- the publishing process --------------------------------------------------------------------
+
+
+def publisher_main(mqtt_url: str, devices, n_fixes: int, batch: int, window: int, go, results,
+                   rate: float = 0.0) -> None:
+    """Publish ``n_fixes`` QoS 1 as fast as the broker acknowledges them, at most ``window`` unacknowledged.
+
+    ``rate`` > 0 paces the stream at that many fixes/s (0: as fast as possible).
+    Every fix's ``ts`` is the moment its message is built and sent, so ``received_at - ts``
+    in the store is the publish-to-stored latency. One thread drives paho's loop by hand
+    (no loop_start): a network thread fighting the publishing thread for the GIL halves
+    the rate.
+    """
+    import paho.mqtt.client as mqtt
+
+    from mqtt_bridge.signing import signed_payload
+    from mqtt_bridge.worker import BrokerAddress
+
+    acked = 0
+    connected = False
+
+    def on_publish(_c, _u, _mid, _rc, _p):
+        nonlocal acked
+        acked += 1
+
+    def on_connect(_c, _u, _f, reason_code, _p):
+        nonlocal connected
+        connected = not reason_code.is_failure
+
+    address = BrokerAddress.parse(mqtt_url)
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{os.getpid()}",
+                         protocol=mqtt.MQTTv5)
+    client.max_inflight_messages_set(window)
+    client.max_queued_messages_set(0)
+    client.on_publish, client.on_connect = on_publish, on_connect
+    client.connect(address.host, address.port, keepalive=60)
+    while not connected:
+        client.loop(0.05)
+    results.put("ready")
+    go.wait()
+    n_devices = len(devices)
+    topics = [f"wf/v1/dev/{d}/gps" for d, _ in devices]
+    n_messages = (n_fixes + batch - 1) // batch
+    seq = [0] * n_devices
+    started = time.time()
+    for i in range(n_messages):
+        if i % 64 == 0:
+            client.loop(0)
+        while i - acked >= window:
+            client.loop(0.002)
+        if rate:
+            due = started + i * batch / rate
+            while time.time() < due:
+                client.loop(min(0.002, max(due - time.time(), 0)))
+        k = i % n_devices
+        device_id, secret = devices[k]
+        ts = datetime.now(timezone.utc).isoformat()
+        count = min(batch, n_fixes - i * batch)
+        items = []
+        for _ in range(count):
+            seq[k] += 1
+            items.append({"seq": seq[k], "ts": ts, "lat": 40.6 + (seq[k] % 997) * 1e-4,
+                          "lon": 109.8 + (i % 991) * 1e-4, "speed_kmh": 40.5, "heading": 90, "hdop": 0.9})
+        body = items[0] if batch == 1 else {"batch": items}
+        client.publish(topics[k], signed_payload(device_id, secret, body), qos=1)
+    sent = time.time()
+    while acked < n_messages and time.time() - sent < 300:
+        client.loop(0.01)
+    finished = time.time()
+    client.disconnect()
+    results.put({"messages": n_messages, "started": started, "sent": sent, "acked": finished,
+                 "acked_count": acked})
+
+
+# --- the naive consumer -------------------------------------------------------------------------
+
+
+def naive_main(mqtt_url: str, pg_url: str, ready) -> None:
+    """The straightforward consumer: one INSERT and one commit (autocommit) per message, then PUBACK."""
+    import json
+
+    import paho.mqtt.client as mqtt
+
+    from mqtt_bridge.worker import BrokerAddress
+
+    conn = psycopg.connect(libpq_url(pg_url), autocommit=True)
+    sql = ("INSERT INTO gps_fix (device_id, ts, seq, lat, lon, speed_kmh, heading, hdop, verified, received_at) "
+           "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, false, clock_timestamp()) ON CONFLICT DO NOTHING")
+
+    def on_message(_c, _u, message):
+        body = json.loads(message.payload)
+        device_id = message.topic.split("/")[3]
+        for fix in body.get("batch", [body]):
+            conn.execute(sql, (device_id, fix["ts"], fix["seq"], fix["lat"], fix["lon"],
+                               fix.get("speed_kmh"), fix.get("heading"), fix.get("hdop")))
+
+    address = BrokerAddress.parse(mqtt_url)
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-naive", protocol=mqtt.MQTTv5)
+    client.on_message = on_message
+    client.on_subscribe = lambda *a: ready.set()
+    client.on_connect = lambda c, *a: c.subscribe("wf/v1/dev/+/gps", qos=1)
+    client.connect(address.host, address.port, keepalive=30)
+    client.loop_forever()
+
+
+# --- measuring -----------------------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    label: str
+    fixes: int
+    messages: int = 0
+    publish_rate: float = 0.0       # fixes/s the publisher got acknowledged by the broker
+    stored_rate: float = 0.0        # sustained fixes/s into the store
+    avg_batch: float = 0.0          # rows per store transaction (distinct received_at)
+    p50_ms: float = 0.0             # received_at - ts
+    p99_ms: float = 0.0
+    p99_visible_ms: float = 0.0     # ts -> first poll that saw the row committed (upper bound)
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+class CountPoller:
+    """Polls count(*) every ``interval`` s: when each committed row first became visible."""
+
+    def __init__(self, pg_url: str, interval: float = 0.05):
+        self.pg_url, self.interval = libpq_url(pg_url), interval
+        self.samples: list[tuple[float, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> "CountPoller":
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        with psycopg.connect(self.pg_url, autocommit=True) as conn:
+            while not self._stop.is_set():
+                n = conn.execute("SELECT count(*) FROM gps_fix").fetchone()[0]
+                self.samples.append((time.time(), n))
+                self._stop.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def latest(self) -> int:
+        return self.samples[-1][1] if self.samples else 0
+
+
+def analyse(pg_url: str, poller: CountPoller, result: RunResult) -> None:
+    import numpy as np
+
+    with psycopg.connect(libpq_url(pg_url)) as conn:
+        rows = conn.execute("SELECT extract(epoch FROM received_at)::float8, extract(epoch FROM ts)::float8 "
+                            "FROM gps_fix").fetchall()
+    received = np.array([r[0] for r in rows])
+    ts = np.array([r[1] for r in rows])
+    latency = received - ts
+    result.p50_ms = float(np.percentile(latency, 50) * 1000)
+    result.p99_ms = float(np.percentile(latency, 99) * 1000)
+    batches, sizes = np.unique(received, return_counts=True)
+    result.avg_batch = float(sizes.mean())
+    if len(batches) > 1:
+        # the first batch's rows were written at batches[0]: count what came after it
+        result.stored_rate = float((sizes.sum() - sizes[0]) / (batches[-1] - batches[0]))
+    # visibility: the batch whose cumulative count is C is visible at the first poll seeing >= C
+    # (exact for one writer committing in received_at order; an upper bound by one poll interval)
+    poll_t = np.array([t for t, _ in poller.samples])
+    poll_n = np.array([n for _, n in poller.samples])
+    cumulative = np.cumsum(sizes)
+    idx = np.searchsorted(np.maximum.accumulate(poll_n), cumulative, side="left")
+    idx = np.minimum(idx, len(poll_t) - 1)
+    visible_at = dict(zip(batches.tolist(), poll_t[idx].tolist()))
+    visible = np.array([visible_at[r] for r in received.tolist()]) - ts
+    result.p99_visible_ms = float(np.percentile(visible, 99) * 1000)
+
+
+def run_once(args, label: str, naive: bool, n_fixes: int, workdir: Path) -> RunResult:
+    result = RunResult(label=label, fixes=n_fixes)
+    name, url = create_database()
+    broker = bridges = naive_proc = None
+    ctx = mp.get_context("spawn")
+    try:
+        devices = register_devices(url, args.devices)
+        broker = start_mosquitto(workdir, overrides=dict(kv.split("=", 1) for kv in args.mosquitto))
+        if naive:
+            ready = ctx.Event()
+            naive_proc = ctx.Process(target=naive_main, args=(broker.url, url, ready), daemon=True)
+            naive_proc.start()
+            if not ready.wait(30):
+                raise RuntimeError("naive consumer did not subscribe")
+        else:
+            env = {"WASTEFLOW_BRIDGE_BATCH_SIZE": str(args.batch_size), "WASTEFLOW_BRIDGE_BATCH_MS": str(args.batch_ms),
+                   "WASTEFLOW_LOG_LEVEL": "INFO"}
+            group = "bench" if args.workers > 1 else ""
+            bridges = [start_bridge_process(url, broker.url, f"bench-bridge-{i}", shared_group=group, extra_env=env,
+                                            log_dir=workdir) for i in range(args.workers)]
+            for proc in bridges:
+                wait_for_log(proc, "connected to", timeout=60)
+            wait_subscribed(broker.url, url, devices[0][0], len(bridges))
+        poller = CountPoller(url).start()
+        results, go = ctx.Queue(), ctx.Event()
+        n_pub = max(1, args.publishers)
+        pubs = []
+        for j in range(n_pub):
+            share = n_fixes // n_pub + (1 if j < n_fixes % n_pub else 0)
+            pubs.append(ctx.Process(target=publisher_main, daemon=True, args=(
+                broker.url, devices[j::n_pub], share, args.batch, args.window, go, results, args.rate / n_pub)))
+        for proc in pubs:
+            proc.start()
+        for _ in pubs:
+            assert results.get(timeout=60) == "ready"
+        go.set()
+        t0 = time.time()
+        reports = [results.get(timeout=args.timeout) for _ in pubs]
+        for proc in pubs:
+            proc.join(10)
+        result.messages = sum(r["messages"] for r in reports)
+        result.publish_rate = n_fixes / max(max(r["acked"] for r in reports) - min(r["started"] for r in reports),
+                                            1e-9)
+        deadline = time.time() + args.timeout
+        while poller.latest() < n_fixes and time.time() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.2)
+        poller.stop()
+        result.seconds = time.time() - t0
+        stored = poller.latest()
+        if stored != n_fixes:
+            result.notes.append(f"stored {stored} of {n_fixes}")
+        analyse(url, poller, result)
+        if bridges:
+            for proc in bridges:
+                log = Path(proc.log_path).read_text(errors="replace")
+                if "database unavailable" in log or "Traceback" in log:
+                    result.notes.append(f"{proc.log_path}: errors in the bridge log")
+    finally:
+        for proc in bridges or []:
+            stop_process(proc)
+        if naive_proc is not None:
+            naive_proc.kill()
+            naive_proc.join(5)
+        if broker is not None:
+            broker.stop()
+        if not args.keep:
+            drop_database(name)
+    return result
+
+
+def wait_subscribed(mqtt_url: str, pg_url: str, device_id: str, n_bridges: int, timeout: float = 30) -> None:
+    """Status probes until the bridges have stored them (shared subscription: enough probes for each)."""
+    deadline = time.time() + timeout
+    with Publisher(mqtt_url) as pub, psycopg.connect(libpq_url(pg_url), autocommit=True) as conn:
+        while time.time() < deadline:
+            for _ in range(4 * n_bridges):
+                pub.publish_one(f"wf/v1/dev/{device_id}/status", b"online")
+            time.sleep(0.3)
+            if conn.execute("SELECT count(*) FROM device_status").fetchone()[0]:
+                time.sleep(0.5 if n_bridges > 1 else 0)
+                conn.execute("TRUNCATE device_status")
+                return
+    raise TimeoutError("the bridge never stored a status probe")
+
+
+# --- output --------------------------------------------------------------------------------------
+
+
+COLUMNS = [("mode", 30, "{}"), ("fixes", 8, "{}"), ("msgs", 8, "{}"), ("pub fixes/s", 11, "{:.0f}"),
+           ("stored fixes/s", 14, "{:.0f}"), ("avg txn", 8, "{:.0f}"), ("p50 ms", 7, "{:.0f}"),
+           ("p99 ms", 7, "{:.0f}"), ("p99 vis ms", 10, "{:.0f}")]
+
+
+def print_table(rows: list[RunResult]) -> None:
+    header = "  ".join(name.ljust(w) if i == 0 else name.rjust(w) for i, (name, w, _) in enumerate(COLUMNS))
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        values = [r.label, r.fixes, r.messages, r.publish_rate, r.stored_rate, r.avg_batch, r.p50_ms, r.p99_ms,
+                  r.p99_visible_ms]
+        cells = [fmt.format(v).ljust(w) if i == 0 else fmt.format(v).rjust(w)
+                 for i, ((_, w, fmt), v) in enumerate(zip(COLUMNS, values))]
+        print("  ".join(cells) + ("   " + "; ".join(r.notes) if r.notes else ""))
+
+
+def median_result(label: str, runs: list[RunResult]) -> RunResult:
+    med = RunResult(label=label, fixes=runs[0].fixes, messages=runs[0].messages)
+    for attr in ("publish_rate", "stored_rate", "avg_batch", "p50_ms", "p99_ms", "p99_visible_ms", "seconds"):
+        setattr(med, attr, statistics.median(getattr(r, attr) for r in runs))
+    med.notes = sorted({n for r in runs for n in r.notes})
+    return med
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--fixes", type=int, default=200_000, help="fixes per bridge run (default 200,000)")
+    parser.add_argument("--batch", type=int, default=1, help="fixes per MQTT message: 1 = single fixes, "
+                                                              "50 = gps batch payloads of 50")
+    parser.add_argument("--workers", type=int, default=1, help="bridge processes (>1: shared subscription)")
+    parser.add_argument("--devices", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="WASTEFLOW_BRIDGE_BATCH_SIZE (messages per transaction) for the bridge; "
+                             "default 5000 for single fixes, 20000 // --batch for batch payloads")
+    parser.add_argument("--batch-ms", type=int, default=200, help="WASTEFLOW_BRIDGE_BATCH_MS for the bridge")
+    parser.add_argument("--window", type=int, default=5000,
+                        help="messages the publisher keeps unacknowledged (paho max inflight)")
+    parser.add_argument("--rate", type=float, default=0,
+                        help="pace the publishers at this many fixes/s in total (default 0: full speed)")
+    parser.add_argument("--publishers", type=int, default=1, help="publishing processes (devices split among them)")
+    parser.add_argument("--naive-fixes", type=int, default=20_000,
+                        help="fixes for the naive consumer's runs (0: skip it)")
+    parser.add_argument("--mosquitto", action="append", default=[], metavar="OPTION=VALUE",
+                        help="override a Mosquitto option of the shipped config, e.g. max_inflight_messages=20")
+    parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
+    parser.add_argument("--workdir", default=None, help="where broker and bridge logs go (default: a temp dir)")
+    args = parser.parse_args(argv)
+    if args.batch_size is None:
+        args.batch_size = 5000 if args.batch == 1 else max(1, 20_000 // args.batch)
+
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="wf-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    mode = f"bridge x{args.workers}, " + ("single fixes" if args.batch == 1 else f"batch {args.batch}")
+    if args.rate:
+        mode += f" @{args.rate / 1000:g}k/s"
+    bridge_runs, naive_runs = [], []
+    for run in range(args.runs):
+        r = run_once(args, f"{mode} #{run + 1}", False, args.fixes, workdir / f"bridge-{run}")
+        bridge_runs.append(r)
+        print(f"  run {run + 1}: {r.stored_rate:,.0f} fixes/s stored, p99 {r.p99_ms:.0f} ms "
+              f"(visible {r.p99_visible_ms:.0f} ms), {r.seconds:.1f} s", file=sys.stderr, flush=True)
+        if args.naive_fixes:
+            n = run_once(args, f"naive, {'single' if args.batch == 1 else f'batch {args.batch}'} #{run + 1}",
+                         True, args.naive_fixes, workdir / f"naive-{run}")
+            naive_runs.append(n)
+            print(f"  naive {run + 1}: {n.stored_rate:,.0f} fixes/s", file=sys.stderr, flush=True)
+    print()
+    print(f"workdir {workdir}; bridge batch size {args.batch_size}, batch ms {args.batch_ms}, "
+          f"publisher window {args.window}, publishers {args.publishers}, rate {args.rate or 'max'}, devices {args.devices}, runs {args.runs} (medians below)")
+    rows = [median_result(mode, bridge_runs)]
+    if naive_runs:
+        rows.append(median_result("naive (1 INSERT+commit/row)", naive_runs))
+    print_table(rows)
+    if naive_runs:
+        ratio = rows[0].stored_rate / rows[1].stored_rate if rows[1].stored_rate else float("nan")
+        print(f"\nbridge / naive stored fixes/s: {ratio:.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
