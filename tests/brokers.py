@@ -52,17 +52,26 @@ def wait_port(port: int, timeout: float = 10.0, host: str = "127.0.0.1") -> None
 # --- Mosquitto ---------------------------------------------------------------------------------
 
 
+ANONYMOUS = {"allow_anonymous": "true", "password_file": None, "acl_file": None}
+"""Loss and restart tests speak to the broker anonymously; the security tests pass their own files."""
+
+
 def mosquitto_config(port: int, persistence_dir: Path, base: Path = SHIPPED_CONF,
-                     overrides: dict[str, str] | None = None) -> str:
+                     overrides: dict[str, str | None] | None = None) -> str:
     """The shipped configuration with the listener port and persistence location substituted.
 
-    ``overrides`` replaces (or appends) other options, e.g. ``{"max_inflight_messages": "20"}``.
+    ``overrides`` replaces (or appends) other options, e.g. ``{"max_inflight_messages": "20"}``;
+    an option overridden with ``None`` is left out. Unless the overrides name
+    ``allow_anonymous``, the shipped authentication is swapped for anonymous access
+    (:data:`ANONYMOUS`): everything else — queues, in-flight window, persistence — stays shipped.
     When run as root, Mosquitto would drop to the ``mosquitto`` user and could not write the
     private temporary persistence directory, so ``user root`` is added in that case only.
     """
     lines = []
     seen = set()
     overrides = dict(overrides or {})
+    if "allow_anonymous" not in overrides:
+        overrides = {**ANONYMOUS, **overrides}
     for line in base.read_text().splitlines():
         key = line.split()[0] if line.strip() and not line.lstrip().startswith("#") else None
         if key == "listener":
@@ -70,12 +79,15 @@ def mosquitto_config(port: int, persistence_dir: Path, base: Path = SHIPPED_CONF
         elif key == "persistence_location":
             line = f"persistence_location {persistence_dir}/"
         elif key in overrides:
+            if overrides[key] is None:
+                seen.add(key)
+                continue
             line = f"{key} {overrides[key]}"
         if key:
             seen.add(key)
         lines.append(line)
     for key, value in overrides.items():
-        if key not in seen:
+        if key not in seen and value is not None:
             lines.append(f"{key} {value}")
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "user" not in seen:
         lines.append("user root")

@@ -24,7 +24,7 @@ import numpy as np
 
 import shapely
 
-from .geo import LocalFrame, chord_m, covers_lonlat, ecef, ecef_point, representative_lonlat
+from .geo import LocalFrame, chord_m, covers_lonlat, derived, ecef, ecef_point, local_frame, representative_lonlat
 from .model import FindingDraft, Thresholds, Trip
 from .places import EMPTY_INDEX, PlaceIndex
 from .track import LoadSeries, Track, to_datetime
@@ -65,8 +65,6 @@ class TripContext:
         self.in_gen = covers_lonlat(trip.generator_site.geometry, track.lon, track.lat)
         self.in_rec = covers_lonlat(trip.receiver_site.geometry, track.lon, track.lat)
         self.arrived_mask = self.in_rec & ~self.in_gen
-        self._site_xy: dict[int, object] = {}
-        self._circles: dict[int, tuple] = {}
 
         dep = departure(trip, track, self.in_gen)
         received = trip.received_at.timestamp() if trip.received_at is not None else math.inf
@@ -97,7 +95,7 @@ class TripContext:
         """Tangent plane centred between the generator and the receiver (stable per trip)."""
         g = representative_lonlat(self.trip.generator_site.geometry)
         r = representative_lonlat(self.trip.receiver_site.geometry)
-        return LocalFrame((g[0] + r[0]) / 2, (g[1] + r[1]) / 2)
+        return local_frame((g[0] + r[0]) / 2, (g[1] + r[1]) / 2)
 
     @cached_property
     def loaded_xy(self) -> tuple[np.ndarray, np.ndarray]:
@@ -116,25 +114,18 @@ class TripContext:
             bound = float(chord_m(p, centre)) - radius
             if bound > 1000.0:
                 return bound
-        if which not in self._site_xy:
-            self._site_xy[which] = self.frame.project(site.geometry)
         x, y = self.frame.xy_from_ecef(p)
         if not np.isfinite(x):
             return float(chord_m(p, self._site_circle(which)[0]))
-        return float(shapely.distance(self._site_xy[which], shapely.Point(float(x), float(y))))
+        return float(shapely.distance(self.frame.project_place(site.geometry), shapely.Point(float(x), float(y))))
 
     def _site_circle(self, which: int):
-        if which not in self._circles:
-            site = (self.trip.generator_site, self.trip.receiver_site)[which]
-            x0, y0, x1, y1 = shapely.bounds(site.geometry)
-            corners = ecef([x0, x0, x1, x1], [y0, y1, y0, y1])
-            centre = corners.mean(axis=0)
-            self._circles[which] = (centre, float(chord_m(corners, centre).max()))
-        return self._circles[which]
+        site = (self.trip.generator_site, self.trip.receiver_site)[which]
+        return derived(site.geometry, "circle", _bounding_circle)
 
     @cached_property
     def receiver_xy(self):
-        return self.frame.project(self.trip.receiver_site.geometry)
+        return self.frame.project_place(self.trip.receiver_site.geometry)
 
     @cached_property
     def loaded_place_hits(self) -> tuple[np.ndarray, np.ndarray]:
@@ -198,3 +189,11 @@ class TripContext:
         if len(self.loads):
             times.append(float(self.loads.t[-1]))
         return to_datetime(max(times)) if times else None
+
+
+def _bounding_circle(geometry) -> tuple[np.ndarray, float]:
+    """ECEF centre and radius (m) of a circle around the geometry's lon/lat bounding box."""
+    x0, y0, x1, y1 = shapely.bounds(geometry)
+    corners = ecef([x0, x0, x1, x1], [y0, y1, y0, y1])
+    centre = corners.mean(axis=0)
+    return centre, float(chord_m(corners, centre).max())

@@ -76,8 +76,52 @@ def covers_lonlat(geometry, lon, lat) -> np.ndarray:
 
 
 def representative_lonlat(geometry) -> tuple[float, float]:
+    return derived(geometry, "centroid", _centroid)
+
+
+def _centroid(geometry) -> tuple[float, float]:
     c = shapely.centroid(geometry)
     return float(c.x), float(c.y)
+
+
+# -- values derived from long-lived geometries ---------------------------------------------------
+
+_DERIVED: dict[tuple[int, object], tuple[object, object]] = {}
+_DERIVED_MAX = 50_000
+
+
+def derived(geometry, tag, compute):
+    """``compute(geometry)``, remembered while that same geometry object is in use.
+
+    Sites and zones live in the PlaceDirectory across trips, so what detection derives from
+    them (centroid, bounding circle, projection into a trip's frame) is computed once, not per
+    trip. Keyed by object identity (checked, so a recycled id never returns a stale value);
+    geometries are immutable. Bounded: cleared when it grows past ``_DERIVED_MAX`` entries.
+    Thread-safe enough: at worst two threads compute the same value.
+    """
+    key = (id(geometry), tag)
+    hit = _DERIVED.get(key)
+    if hit is not None and hit[0] is geometry:
+        return hit[1]
+    value = compute(geometry)
+    if len(_DERIVED) >= _DERIVED_MAX:
+        _DERIVED.clear()
+    _DERIVED[key] = (geometry, value)
+    return value
+
+
+_FRAMES: dict[tuple[float, float], "LocalFrame"] = {}
+
+
+def local_frame(lon0: float, lat0: float) -> "LocalFrame":
+    """A (shared, immutable) LocalFrame at (lon0, lat0)."""
+    key = (float(lon0), float(lat0))
+    frame = _FRAMES.get(key)
+    if frame is None:
+        if len(_FRAMES) >= 10_000:
+            _FRAMES.clear()
+        frame = _FRAMES[key] = LocalFrame(*key)
+    return frame
 
 
 class LocalFrame:
@@ -109,6 +153,10 @@ class LocalFrame:
 
     def distance_from_centre_m(self, xyz: np.ndarray) -> np.ndarray:
         return chord_m(xyz, self._origin)
+
+    def project_place(self, geometry):
+        """project(), remembered for long-lived geometries (site and zone geofences)."""
+        return derived(geometry, ("xy", self.lon0, self.lat0), self.project)
 
     def project(self, geometry):
         """The geometry with its lon/lat coordinates replaced by frame metres."""

@@ -20,9 +20,16 @@ class PlaceIndex:
     "Inside" follows findings.md: the boundary counts as inside (`intersects`).
     """
 
+    CHUNK = 8
+    """Consecutive points are looked up in the tree by the bounding box of chunks of this many."""
+
     def __init__(self, places: Iterable[Place] = ()):
         self.places: tuple[Place, ...] = tuple(places)
-        self._tree = shapely.STRtree([p.geometry for p in self.places]) if self.places else None
+        self._geoms = np.array([p.geometry for p in self.places], dtype=object)
+        self._tree = shapely.STRtree(self._geoms) if self.places else None
+        if self.places:
+            shapely.prepare(self._geoms)
+            self._bounds = shapely.bounds(self._geoms)
 
     def __len__(self) -> int:
         return len(self.places)
@@ -36,8 +43,33 @@ class PlaceIndex:
             return empty, empty
         ok = np.isfinite(lon) & np.isfinite(lat)
         idx = np.nonzero(ok)[0]
-        pairs = self._tree.query(shapely.points(lon[idx], lat[idx]), predicate="intersects")
-        point_idx, place_idx = idx[pairs[0]], pairs[1]
+        x, y = lon[idx], lat[idx]
+        n = idx.size
+        if n == 0:
+            empty = np.empty(0, dtype=np.intp)
+            return empty, empty
+        # A track's consecutive points lie close together: one tree lookup per chunk of points
+        # (its bounding box) instead of one shapely Point per fix -- building hundreds of Points
+        # cost more than the lookups. Candidate (point, place) pairs are then narrowed by the
+        # place's bounding box and decided exactly with prepared intersects_xy, no Points built.
+        starts = np.arange(0, n, self.CHUNK)
+        boxes = shapely.box(np.minimum.reduceat(x, starts), np.minimum.reduceat(y, starts),
+                            np.maximum.reduceat(x, starts), np.maximum.reduceat(y, starts))
+        chunk_i, place_i = self._tree.query(boxes)
+        if chunk_i.size == 0:
+            empty = np.empty(0, dtype=np.intp)
+            return empty, empty
+        first = starts[chunk_i]
+        lengths = np.minimum(first + self.CHUNK, n) - first
+        ends = np.cumsum(lengths)
+        pt = np.repeat(first - (ends - lengths), lengths) + np.arange(ends[-1])
+        place = np.repeat(place_i, lengths)
+        b = self._bounds[place]
+        px, py = x[pt], y[pt]
+        near = (px >= b[:, 0]) & (px <= b[:, 2]) & (py >= b[:, 1]) & (py <= b[:, 3])
+        pt, place = pt[near], place[near]
+        inside = shapely.intersects_xy(self._geoms[place], x[pt], y[pt])
+        point_idx, place_idx = idx[pt[inside]], place[inside].astype(np.intp)
         order = np.lexsort((point_idx, place_idx))  # grouped by place, points ascending
         return point_idx[order], place_idx[order]
 

@@ -37,12 +37,28 @@ def stop_runs(t: np.ndarray, xyz: np.ndarray, radius_m: float, min_s: float) -> 
     for i in candidates:
         if i < next_free:
             continue
-        away = np.nonzero(chord_m(xyz[i:], xyz[i]) > radius_m)[0]
-        last = i + int(away[0]) - 1 if away.size else n - 1
+        last = _last_within(xyz, i, radius_m, int(later[i]) if later[i] < n else n - 1)
         if t[last] - t[i] >= min_s:
             runs.append((int(i), last))
             next_free = last + 1
     return runs
+
+
+def _last_within(xyz: np.ndarray, i: int, radius_m: float, hint: int) -> int:
+    """The last index j >= i such that every fix i..j lies within radius_m of fix i.
+
+    Scans forward in growing windows (from the candidate's `hint`, the fix min_s later)
+    rather than measuring the whole rest of the track from every candidate.
+    """
+    n = len(xyz)
+    lo, size = i, max(hint - i + 1, 16)
+    while lo < n:
+        hi = min(lo + size, n)
+        away = np.nonzero(chord_m(xyz[lo:hi], xyz[i]) > radius_m)[0]
+        if away.size:
+            return lo + int(away[0]) - 1
+        lo, size = hi, size * 2
+    return n - 1
 
 
 def stop_from_run(track: Track, first: int, last: int) -> Stop:

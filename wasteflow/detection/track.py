@@ -8,6 +8,7 @@ non-finite or out-of-range coordinates are dropped: they cannot be placed on the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 from datetime import UTC, datetime
 from typing import Iterable, Sequence
 
@@ -15,6 +16,11 @@ import numpy as np
 
 from .geo import ecef
 from .model import Fix, LoadReading
+
+
+_TS, _LON, _LAT, _VERIFIED, _SEQ = (attrgetter(name) for name in ("ts", "lon", "lat", "verified", "seq"))
+_LOAD_KG = attrgetter("load_kg")
+_timestamp = datetime.timestamp
 
 
 def iso(ts: datetime) -> str:
@@ -40,20 +46,25 @@ class Track:
         fixes = list(fixes)
         if not fixes:
             return cls([], *(np.empty(0) for _ in range(3)), np.empty((0, 3)), np.empty(0, bool))
-        t = np.array([f.ts.timestamp() for f in fixes], dtype=float)
-        lon = np.array([f.lon for f in fixes], dtype=float)
-        lat = np.array([f.lat for f in fixes], dtype=float)
-        verified = np.array([f.verified for f in fixes], dtype=bool)
-        seq = np.array([f.seq for f in fixes], dtype=float)
-        ok = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
-        ok &= np.isfinite(t)
-        order = _sort_order(t, seq)
+        n = len(fixes)
+        # map() over C getters: no Python bytecode per fix (the hot loop of every detection run)
+        t = np.fromiter(map(_timestamp, map(_TS, fixes)), float, n)
+        lon = np.fromiter(map(_LON, fixes), float, n)
+        lat = np.fromiter(map(_LAT, fixes), float, n)
+        verified = np.fromiter(map(_VERIFIED, fixes), bool, n)
+        # NaN and infinities fail the range tests too
+        ok = (np.abs(lat) <= 90) & (np.abs(lon) <= 180) & np.isfinite(t)
+        dt = np.diff(t)
+        # seq only breaks ties between equal times: not needed when strictly increasing (usual)
+        seq = None if (dt > 0).all() else np.fromiter(map(_SEQ, fixes), float, n)
+        order = _sort_order(t, seq, dt)
         if not ok.all():
             order = order[ok[order]] if order is not None else np.nonzero(ok)[0]
         if order is not None:
             fixes = [fixes[i] for i in order]
-            t, lon, lat, verified, seq = t[order], lon[order], lat[order], verified[order], seq[order]
-        keep = _not_repeats(fixes, t, seq)
+            t, lon, lat, verified = t[order], lon[order], lat[order], verified[order]
+            seq = seq[order] if seq is not None else None
+        keep = _not_repeats(fixes, t, seq) if seq is not None else None
         if keep is not None:
             fixes = [o for o, k in zip(fixes, keep) if k]
             t, lon, lat, verified = t[keep], lon[keep], lat[keep], verified[keep]
@@ -91,9 +102,11 @@ class Track:
         return float(self.lon[k]), float(self.lat[k])
 
 
-def _sort_order(t: np.ndarray, seq: np.ndarray) -> np.ndarray | None:
-    """Indices sorting by (t, seq), or None when already sorted (the usual case)."""
-    dt = np.diff(t)
+def _sort_order(t: np.ndarray, seq: np.ndarray | None, dt: np.ndarray | None = None) -> np.ndarray | None:
+    """Indices sorting by (t, seq), or None when already sorted (the usual case).
+
+    seq may be None only when t is strictly increasing (then it cannot matter)."""
+    dt = np.diff(t) if dt is None else dt
     if (dt > 0).all() or ((dt >= 0).all() and (np.diff(seq)[dt == 0] >= 0).all()):
         return None
     return np.lexsort((seq, t))
@@ -120,9 +133,10 @@ class LoadSeries:
     @classmethod
     def from_readings(cls, readings: Iterable[LoadReading]) -> "LoadSeries":
         readings = list(readings)
-        t = np.array([r.ts.timestamp() for r in readings], dtype=float)
-        kg = np.array([r.load_kg for r in readings], dtype=float)
-        seq = np.array([r.seq for r in readings], dtype=float)
+        n = len(readings)
+        t = np.fromiter(map(_timestamp, map(_TS, readings)), float, n)
+        kg = np.fromiter(map(_LOAD_KG, readings), float, n)
+        seq = np.fromiter(map(_SEQ, readings), float, n)
         order = _sort_order(t, seq) if readings else None
         if order is not None:
             readings = [readings[i] for i in order]

@@ -1,0 +1,226 @@
+"""Reconciliation benchmark: finished trips of ~500 fixes against 1,000 sites and 100 zones.
+
+    python -m bench.reconcile                 # pure pipeline + Monitor.reconcile on PostgreSQL
+    python -m bench.reconcile --no-db         # pure pipeline only
+    python -m bench.reconcile --trips 200 --runs 5 --db-trips 40
+
+Pure: ``wasteflow.detection.pipeline.reconcile`` over realistic trips (the detection tests'
+``clean_scenario``: 15 s fixes, 15-30 m GPS noise and spikes, red lights, a 30-minute
+rest-area break, a tunnel, a queue at the receiver's gate; every fourth trip carries an
+injected unauthorized stop and a load drop), against a ``PlaceIndex`` of 1,000 sites and
+100 zones scattered over 100 x 100 km plus the trip's own places. One process, one core.
+Trips/s is the median over ``--runs`` runs over all trips.
+
+DB: the same code path the receipt hook and the live detector take, ``Monitor.reconcile``
+(load the manifest's trip -- fixes, load readings, tickets, sites -- from PostgreSQL, run the
+pipeline, upsert findings, withdraw, ledger), on a fresh database (``wf_bench_xxxxxxxx``,
+dropped afterwards) with 1,000 sites and 100 zones registered and ``--db-trips`` received
+trips of ~500 fixes. Each run reconciles every trip in its own transaction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import gc
+import os
+import statistics
+import sys
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+for extra in (REPO, REPO / "tests" / "detection"):
+    if str(extra) not in sys.path:
+        sys.path.insert(0, str(extra))
+
+ADMIN_URL = os.environ.get("WASTEFLOW_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+# --- pure ---------------------------------------------------------------------------------------
+
+
+def pure_trips(n: int, interval_s: float = 15.0):
+    """n finished trips of ~500 fixes (a few distinct scenarios, shifted in time)."""
+    from detection_builders import clean_scenario, load_series
+
+    def violations(b):
+        b.wait(720)  # an unauthorized stop on the road
+
+    base = []
+    for seed in range(8):
+        events = {0.3: violations} if seed % 4 == 3 else None
+        scenario = clean_scenario(seed=seed, interval_s=interval_s, events=events)
+        trip = scenario.trip()
+        if events:
+            loads = [(t, kg if t < 3000 else kg - 3000) for t, kg in scenario.loads]
+            trip = dataclasses.replace(trip, loads=tuple(load_series(loads)))
+        base.append(trip)
+    trips = []
+    for k in range(n):
+        trip = base[k % len(base)]
+        trips.append(dataclasses.replace(trip, manifest_no=f"WF-150200-20261123-{k:06d}"))
+    return trips
+
+
+def pure_places():
+    from detection_builders import ALL_PLACES, random_places
+    from wasteflow.detection import PlaceIndex
+
+    return PlaceIndex(ALL_PLACES + random_places(1000, 100))
+
+
+def bench_pure(n_trips: int, runs: int) -> dict:
+    from wasteflow.detection import reconcile
+
+    trips = pure_trips(n_trips)
+    places = pure_places()
+    for trip in trips[:20]:  # warm caches (prepared geometries, imports)
+        reconcile(trip, places)
+    rates, cpu_rates, findings = [], [], 0
+    for _ in range(runs):
+        gc.collect()
+        started, cpu = time.perf_counter(), time.process_time()
+        findings = sum(len(reconcile(trip, places)) for trip in trips)
+        rates.append(len(trips) / (time.perf_counter() - started))
+        cpu_rates.append(len(trips) / (time.process_time() - cpu))
+    return {"trips": len(trips), "fixes/trip": round(statistics.mean(len(t.fixes) for t in trips)),
+            "places": len(places), "rates": rates, "cpu_rates": cpu_rates, "findings/run": findings}
+
+
+# --- PostgreSQL through Monitor.reconcile ---------------------------------------------------------
+
+
+def _create_database() -> tuple[str, str]:
+    import psycopg
+
+    name = f"wf_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    return name, f"{base}/{name}"
+
+
+def _drop_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _square(lon: float, lat: float, half_m: float) -> dict:
+    from tests.support import square
+
+    return square(lon, lat, half_m)
+
+
+def bench_db(n_trips: int, runs: int, keep: bool = False) -> dict:
+    import numpy as np
+    from fastapi.testclient import TestClient
+    from sqlmodel import Session, select
+
+    sys.path.insert(0, str(REPO / "tests" / "monitoring"))
+    from mon_support import CEMENT, Drive, along, gps_records, load_records, make_env
+    from tests.support import build_world
+    from wasteflow.api.app import create_app
+    from wasteflow.config import Settings
+    from wasteflow.database import get_engine, session_scope
+    from wasteflow.manifests.models import Manifest
+    from wasteflow.migrate import upgrade
+    from wasteflow.monitoring.monitor import Monitor
+    from wasteflow.registry.models import Site, Zone
+
+    name, url = _create_database()
+    try:
+        upgrade(url)
+        settings = Settings(database_url=url)
+        engine = get_engine(url)
+        with TestClient(create_app(settings)) as client:
+            world = build_world(client, engine)
+            rng = np.random.default_rng(7)
+            with session_scope(engine) as session:
+                for i in range(1000):
+                    c = (109.4 + rng.random() * 1.2, 40.2 + rng.random() * 0.9)
+                    session.add(Site(enterprise_id=world.ids["outsider"], name=f"site {i}",
+                                     kind=("plant", "storage", "landfill", "parking")[i % 4],
+                                     geofence=_square(*c, 50 + rng.random() * 200)))
+                for i in range(100):
+                    c = (109.4 + rng.random() * 1.2, 40.2 + rng.random() * 0.9)
+                    session.add(Zone(name=f"zone {i}", kind=("rest_area", "restricted")[i % 2],
+                                     geofence=_square(*c, 50 + rng.random() * 200)))
+            env = make_env(world, engine, settings)
+            now = datetime.now(timezone.utc).replace(microsecond=0)
+            t = now - timedelta(hours=3 * n_trips + 6)
+            fixes_per_trip = []
+            for k in range(n_trips):
+                no = env.dispatch(t)
+                env.ticket("wb-plant", f"P-{k}", 30000, t - timedelta(minutes=5), manifest_no=no)
+                d = Drive(t).fix().go(along(0.5), kmh=15)
+                if k % 4 == 3:
+                    d.stay(720)
+                else:
+                    d.stay(120)
+                d.go(CEMENT, kmh=15).stay(600)
+                fixes_per_trip.append(len(d.points))
+                env.write("gps", "gps-0001", gps_records(d.take()), notify=False)
+                env.write("load", "load-0001", load_records(
+                    [(t + timedelta(minutes=m), 30000) for m in range(0, int((d.t - t).total_seconds() // 60))]),
+                    notify=False)
+                env.ticket("wb-cement", f"C-{k}", 29960 if k % 4 else 27000, d.t, manifest_no=no)
+                env.receive(no, 29960, d.t + timedelta(minutes=2))
+                t = d.t + timedelta(hours=1)
+            monitor = Monitor(settings)
+            with Session(engine) as session:
+                numbers = list(session.exec(select(Manifest.manifest_no).order_by(Manifest.id)).all())
+            with Session(engine) as session:
+                monitor.places.refresh(session)
+            rates, cpu_rates = [], []
+            for _ in range(runs):
+                gc.collect()
+                started, cpu = time.perf_counter(), time.process_time()
+                for no in numbers:
+                    with session_scope(engine) as session:
+                        manifest = session.exec(select(Manifest).where(Manifest.manifest_no == no)).one()
+                        monitor.reconcile(session, manifest)
+                rates.append(len(numbers) / (time.perf_counter() - started))
+                cpu_rates.append(len(numbers) / (time.process_time() - cpu))
+            places = len(monitor.places.index)
+        engine.dispose()
+        return {"trips": len(numbers), "fixes/trip": round(statistics.mean(fixes_per_trip)), "places": places,
+                "rates": rates, "cpu_rates": cpu_rates}
+    finally:
+        if not keep:
+            _drop_database(name)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--trips", type=int, default=400, help="pure: trips per run")
+    parser.add_argument("--db-trips", type=int, default=40, help="PostgreSQL: trips per run")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--no-db", action="store_true", help="skip the PostgreSQL measurement")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    args = parser.parse_args(argv)
+
+    rows = []
+    pure = bench_pure(args.trips, args.runs)
+    rows.append(("pure pipeline.reconcile", pure))
+    if not args.no_db:
+        rows.append(("Monitor.reconcile, PostgreSQL", bench_db(args.db_trips, args.runs, args.keep)))
+    print()
+    print(f"{'what':32} {'trips':>6} {'fixes/trip':>10} {'places':>7} {'trips/s median':>15} {'min':>7} "
+          f"{'max':>7} {'per CPU-s':>10}")
+    for label, r in rows:
+        rates = r["rates"]
+        print(f"{label:32} {r['trips']:>6} {r['fixes/trip']:>10} {r['places']:>7} "
+              f"{statistics.median(rates):>15.0f} {min(rates):>7.0f} {max(rates):>7.0f} "
+              f"{statistics.median(r['cpu_rates']):>10.0f}")
+    print(f"\n(wall-clock trips/s, median of {args.runs} runs, one process; 'per CPU-s' divides by this process's"
+          f"\n CPU time instead -- steadier on a shared machine; for the DB row it excludes PostgreSQL's own work."
+          f"\n Target: >= 1,000 trips/s for the pure pipeline.)")
+
+
+if __name__ == "__main__":
+    main()
