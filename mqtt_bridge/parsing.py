@@ -383,7 +383,8 @@ def _decode_json(raw: bytes) -> Any:
         raise _Reject("not_json", "payload JSON is nested too deeply")
     except ValueError as exc:  # JSONDecodeError, or an integer with too many digits
         raise _Reject("not_json", f"payload is not JSON: {str(exc)[:200]}")
-    _check_encodable(value)
+    if "\\u" in text:  # only a \u escape can smuggle in an unpaired surrogate
+        _check_encodable(value)
     return value
 
 
