@@ -24,6 +24,8 @@ def main() -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    if settings.bridge_metrics_http:
+        worker.metrics.serve(settings.bridge_metrics_http)
     worker.start()
     logging.getLogger("wasteflow.bridge").info("bridge started; subscribed as %s", client_id)
     while not stop.wait(10):

@@ -30,6 +30,7 @@ from paho.mqtt.properties import Properties
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from mqtt_bridge.devices import DeviceDirectory
+from mqtt_bridge.metrics import BridgeMetrics
 from mqtt_bridge.parsing import TRANSIENT_REASONS, Accepted, Limits, Rejected, parse_message
 from mqtt_bridge.store import StoredBatch, TelemetryStore
 from wasteflow.config import Settings
@@ -95,6 +96,7 @@ class BridgeWorker:
         self.client_id = client_id or settings.bridge_client_id
         self.queue: queue.Queue[Incoming] = queue.Queue()
         self.counters = BridgeCounters()
+        self.metrics = BridgeMetrics()
         self.after_store: list[Callable[[StoredBatch], None]] = []
         self.generation = 0
         self._stop = threading.Event()
@@ -225,6 +227,7 @@ class BridgeWorker:
                 # (e.g. QueryCanceled by statement_timeout or an operator) is not wrapped by
                 # SQLAlchemy when the rollback succeeds; uncaught, it would end the writer thread.
                 self.counters.database_errors += 1
+                self.metrics.database_errors.inc()
                 log.warning("database unavailable (%s); %d messages held, not acknowledged; retrying in %.1fs",
                             type(exc).__name__, len(batch), delay)
             if give_up_after_s is not None and time.monotonic() - started > give_up_after_s:
@@ -242,6 +245,8 @@ class BridgeWorker:
         stored = self.store.write(results)
         self._acknowledge(batch)
         self._count(batch, stored)
+        self.metrics.observe(len(batch), stored)
+        self.metrics.queue.set(self.queue.qsize())
         for listener in self.after_store:
             try:
                 listener(stored)

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     bridge_batch_size: int = 2000
     bridge_batch_ms: int = 200
     bridge_session_expiry_s: int = 7 * 86400
+    bridge_metrics_http: str = ""
+    """host:port for the bridge's Prometheus metrics (e.g. ``0.0.0.0:9100``); empty: not served."""
 
     telemetry_retention_days: int = 0
     """Raw fixes and load readings older than this are dropped by ``wasteflow maintain`` (0: keep all)."""

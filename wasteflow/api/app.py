@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 
 from wasteflow import __version__
@@ -48,16 +48,66 @@ def _include_routers(app: FastAPI) -> None:
     from wasteflow.quarantine.views import router as quarantine
     from wasteflow.registry.views import router as registry
     from wasteflow.tracks.views import router as tracks
+    from wasteflow.console.views import router as console
+    from wasteflow.exports.views import router as exports
+    from wasteflow.findings.stats_views import router as finding_stats
+    from wasteflow.flows.views import router as flows
+    from wasteflow.ledger.history_views import router as ledger_history
 
-    for router in (regulators, registry, manifests, tracks, findings, quarantine, ledger):
+    # finding_stats before findings, so /v1/findings/{id} does not swallow /v1/findings/stats
+    for router in (regulators, registry, manifests, ledger_history, tracks, finding_stats, findings, quarantine,
+                   ledger, flows, exports, console):
         app.include_router(router)
 
 
 def _limit_request_size(app: FastAPI, max_bytes: int) -> None:
-    @app.middleware("http")
-    async def reject_large_bodies(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > max_bytes:
-            return problems.problem_response({"type": PROBLEM_BASE + "too-large", "title": "Request too large",
-                                              "status": 413, "detail": f"the body is over {max_bytes} bytes"})
-        return await call_next(request)
+    app.add_middleware(BodySizeLimit, max_bytes=max_bytes)
+
+
+class BodySizeLimit:
+    """Refuse bodies over the limit with 413 — by Content-Length up front, and by counting
+    the bytes as they stream in, so a chunked upload cannot slip past the header check.
+    (A request's body is buffered before the route runs; routes read it whole anyway.)"""
+
+    def __init__(self, app, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope.get("headers", [])).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.max_bytes:
+            return await self._refuse(scope, receive, send)
+        body, too_large = await self._read_body(receive)
+        if too_large:
+            return await self._refuse(scope, receive, send)
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return await self.app(scope, replay, send)
+
+    async def _read_body(self, receive) -> tuple[bytes, bool]:
+        """The whole body, held to the limit (at most ``max_bytes`` are ever buffered)."""
+        parts, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return b"", False
+            size += len(message.get("body", b""))
+            if size > self.max_bytes:
+                return b"", True
+            parts.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                return b"".join(parts), False
+
+    async def _refuse(self, scope, receive, send):
+        response = problems.problem_response({"type": PROBLEM_BASE + "too-large", "title": "Request too large",
+                                              "status": 413, "detail": f"the body is over {self.max_bytes} bytes"})
+        await response(scope, receive, send)
