@@ -1,0 +1,1 @@
+"""Tonnage flows and balances for regulators: generator → receiver, capacity, declarations."""

@@ -1,0 +1,230 @@
+"""Flows and balances: what moved from whom to whom, what is still on the road or in dispute.
+
+Definitions (docs/regulators.md explains them for a bureau):
+
+- A flow counts **reconciled** manifests only, in the local period of the receipt's ``at``.
+  ``departed_kg`` is the departure weigh ticket's net, ``received_kg`` the arrival ticket's net,
+  ``accepted_kg`` what the receiver signed; a missing ticket adds nothing to its column.
+- ``in_transit_kg``: manifests dispatched in the window that are still ``dispatched``,
+  ``in_transit`` or ``arrived``; each counts its departure net, or its declared kg until weighed.
+- ``disputed_kg``: manifests whose tonnage is in question —
+  a **rejected** load (rejected in the window) counts whole (departure net, else declared kg);
+  a **reconciled** load (received in the window) with an unsettled (``open``, ``acknowledged`` or
+  ``investigating``) ``TONNAGE_SHORTFALL`` or ``ACCEPTANCE_MISMATCH`` finding counts the kilograms
+  in question: the spread between the largest and the smallest of its departed, received and
+  accepted kg.
+
+Rows are streamed from the database (``yield_per``: a server-side cursor on PostgreSQL) and
+summed per group, so memory grows with the number of groups, never with the number of manifests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case, func, or_, select as sa_select
+from sqlmodel import Session, select
+
+from wasteflow.auth.service import Principal
+from wasteflow.findings.models import Finding
+from wasteflow.flows.periods import Window, period_key
+from wasteflow.manifests.models import Manifest
+from wasteflow.manifests.service import _scope_to_principal
+from wasteflow.registry.models import Enterprise, Site
+from wasteflow.tickets.models import WeighTicket
+
+BATCH = 1000
+IN_TRANSIT_STATES = ("dispatched", "in_transit", "arrived")
+DISPUTE_CODES = ("TONNAGE_SHORTFALL", "ACCEPTANCE_MISMATCH")
+UNSETTLED = ("open", "acknowledged", "investigating")
+FLOW_FIELDS = ("period", "generator_id", "receiver_id", "receiver_site_id", "waste_code", "manifests",
+               "departed_kg", "received_kg", "accepted_kg")
+
+
+def ticket_net(direction: str):
+    """The net of the manifest's linked ticket in ``direction`` (the latest linked, as the API shows it)."""
+    return (sa_select(WeighTicket.net_kg)
+            .where(WeighTicket.manifest_no == Manifest.manifest_no, WeighTicket.direction == direction)
+            .order_by(WeighTicket.id.desc()).limit(1)
+            .correlate(Manifest).scalar_subquery())
+
+
+def in_region(query, region: str | None):
+    if region:
+        query = query.where(or_(Manifest.region_code.startswith(region),
+                                Manifest.receiver_region_code.startswith(region)))
+    return query
+
+
+def _within(query, column, window: Window):
+    if window.start is not None:
+        query = query.where(column >= window.start)
+    if window.end is not None:
+        query = query.where(column < window.end)
+    return query
+
+
+def _stream(session: Session, query) -> Iterator:
+    return iter(session.execute(query.execution_options(yield_per=BATCH)))
+
+
+@dataclass
+class Totals:
+    manifests: int = 0
+    departed_kg: int = 0
+    received_kg: int = 0
+    accepted_kg: int = 0
+
+    def add(self, departed: int | None, received: int | None, accepted: int | None) -> None:
+        self.manifests += 1
+        self.departed_kg += departed or 0
+        self.received_kg += received or 0
+        self.accepted_kg += accepted or 0
+
+
+@dataclass
+class FlowReport:
+    items: list[dict] = field(default_factory=list)
+    in_transit_kg: int = 0
+    in_transit_manifests: int = 0
+    disputed_kg: int = 0
+    disputed_manifests: int = 0
+
+
+def flow_items(session: Session, principal: Principal, period: str, window: Window, region: str | None,
+               tz: str) -> list[dict]:
+    """Reconciled tonnage per period, generator, receiver, receiving site and waste code."""
+    zone = ZoneInfo(tz)
+    query = select(Manifest.received_at, Manifest.generator_id, Manifest.receiver_id, Manifest.receiver_site_id,
+                   Manifest.waste_code, ticket_net("departure"), ticket_net("arrival"), Manifest.accepted_kg
+                   ).where(Manifest.status == "reconciled", Manifest.received_at.is_not(None))
+    query = _within(in_region(_scope_to_principal(query, principal), region), Manifest.received_at, window)
+    groups: dict[tuple, Totals] = {}
+    for received_at, generator, receiver, site, code, departed, received, accepted in _stream(session, query):
+        key = (period_key(received_at, period, zone), generator, receiver, site, code)
+        groups.setdefault(key, Totals()).add(departed, received, accepted)
+    return [{"period": k[0], "generator_id": k[1], "receiver_id": k[2], "receiver_site_id": k[3],
+             "waste_code": k[4], "manifests": t.manifests, "departed_kg": t.departed_kg,
+             "received_kg": t.received_kg, "accepted_kg": t.accepted_kg}
+            for k, t in sorted(groups.items(), key=lambda kv: tuple(str(x) if x is None else x for x in kv[0]))]
+
+
+def in_transit(session: Session, principal: Principal, window: Window, region: str | None) -> tuple[int, int]:
+    """(kg, manifests) dispatched in the window and not yet received or rejected."""
+    kg = func.coalesce(ticket_net("departure"), Manifest.declared_kg)
+    query = select(func.count(), func.coalesce(func.sum(kg), 0)).select_from(Manifest).where(
+        Manifest.status.in_(IN_TRANSIT_STATES))
+    query = _within(in_region(_scope_to_principal(query, principal), region), Manifest.dispatched_at, window)
+    count, total = session.execute(query).one()
+    return int(total or 0), int(count or 0)
+
+
+def disputed(session: Session, principal: Principal, window: Window, region: str | None) -> tuple[int, int]:
+    """(kg, manifests) in dispute: rejected loads whole, reconciled ones with an unsettled tonnage finding
+    by the kilograms in question."""
+    rejected = select(func.count(), func.coalesce(func.sum(func.coalesce(ticket_net("departure"),
+                                                                         Manifest.declared_kg)), 0)
+                      ).select_from(Manifest).where(Manifest.status == "rejected")
+    rejected = _within(in_region(_scope_to_principal(rejected, principal), region), Manifest.rejected_at, window)
+    count, total = session.execute(rejected).one()
+    count, total = int(count or 0), int(total or 0)
+
+    unsettled = (sa_select(Finding.id).where(Finding.manifest_no == Manifest.manifest_no,
+                                             Finding.code.in_(DISPUTE_CODES), Finding.status.in_(UNSETTLED))
+                 .correlate(Manifest).exists())
+    query = select(ticket_net("departure"), ticket_net("arrival"), Manifest.accepted_kg).where(
+        Manifest.status == "reconciled", unsettled)
+    query = _within(in_region(_scope_to_principal(query, principal), region), Manifest.received_at, window)
+    for departed, received, accepted in _stream(session, query):
+        count += 1
+        total += kg_in_question(departed, received, accepted)
+    return total, count
+
+
+def kg_in_question(departed: int | None, received: int | None, accepted: int | None) -> int:
+    known = [v for v in (departed, received, accepted) if v is not None]
+    return max(known) - min(known) if known else 0
+
+
+def flows(session: Session, principal: Principal, period: str, window: Window, region: str | None,
+          tz: str) -> FlowReport:
+    principal.require_oversight()
+    report = FlowReport(items=flow_items(session, principal, period, window, region, tz))
+    report.in_transit_kg, report.in_transit_manifests = in_transit(session, principal, window, region)
+    report.disputed_kg, report.disputed_manifests = disputed(session, principal, window, region)
+    return report
+
+
+# --- balances --------------------------------------------------------------------------------
+
+def _enterprise_scope(query, principal: Principal, region: str | None):
+    if region:
+        query = query.where(Enterprise.region_code.startswith(region))
+    if principal.is_admin:
+        return query
+    return query.where(or_(*[Enterprise.region_code.startswith(p) for p in principal.regions]))
+
+
+def capacity(session: Session, principal: Principal, year: int, window: Window, region: str | None,
+             as_of=None) -> list[dict]:
+    """Each receiving site's accepted kg in the (local) year so far against its annual capacity.
+
+    Like ``CAPACITY_EXCEEDED``, it counts the manifests received in the year (``received`` or
+    ``reconciled``) by the receipt's ``at``.
+    """
+    principal.require_oversight()
+    intake = (sa_select(Manifest.receiver_site_id.label("site_id"), func.count().label("manifests"),
+                        func.coalesce(func.sum(Manifest.accepted_kg), 0).label("accepted_kg"))
+              .where(Manifest.status.in_(("received", "reconciled")), Manifest.received_at >= window.start,
+                     Manifest.received_at < window.end)
+              .group_by(Manifest.receiver_site_id).subquery())
+    query = (select(Site.id, Site.name, Site.enterprise_id, Enterprise.name, Enterprise.region_code,
+                    Site.annual_capacity_kg, intake.c.manifests, intake.c.accepted_kg)
+             .join(Enterprise, Enterprise.id == Site.enterprise_id)
+             .outerjoin(intake, intake.c.site_id == Site.id)
+             .where(or_(Site.annual_capacity_kg.is_not(None), intake.c.manifests > 0))
+             .order_by(Site.id))
+    query = _enterprise_scope(query, principal, region)
+    items = []
+    for site_id, site_name, receiver_id, receiver_name, region_code, cap, manifests, accepted in _stream(session, query):
+        accepted = int(accepted or 0)
+        items.append({
+            "receiver_site_id": site_id, "site_name": site_name, "receiver_id": receiver_id,
+            "receiver_name": receiver_name, "region_code": region_code, "year": year,
+            "annual_capacity_kg": cap, "manifests": int(manifests or 0), "accepted_kg": accepted,
+            "remaining_kg": None if cap is None else cap - accepted,
+            "share_used": None if not cap else round(accepted / cap, 4),
+            "exceeded": bool(cap is not None and accepted > cap)})
+    return items
+
+
+def declared(session: Session, principal: Principal, window: Window, region: str | None) -> list[dict]:
+    """Per generator, over the manifests it dispatched in the window: declared vs departed vs accepted kg."""
+    principal.require_oversight()
+    departed = ticket_net("departure")
+    per_manifest = select(Manifest.generator_id.label("generator_id"), Manifest.declared_kg.label("declared_kg"),
+                          departed.label("departed_kg"), Manifest.accepted_kg.label("accepted_kg"),
+                          Manifest.status.label("status")).where(Manifest.dispatched_at.is_not(None))
+    per_manifest = _within(in_region(_scope_to_principal(per_manifest, principal), region),
+                           Manifest.dispatched_at, window).subquery()
+    c = per_manifest.c
+    query = (select(c.generator_id, Enterprise.name, Enterprise.region_code, func.count(),
+                    func.coalesce(func.sum(c.declared_kg), 0),
+                    func.coalesce(func.sum(c.departed_kg), 0),
+                    func.coalesce(func.sum(c.accepted_kg), 0),
+                    func.sum(case((c.departed_kg.is_(None), 1), else_=0)),
+                    func.sum(case((c.status.in_(("received", "reconciled")), 1), else_=0)))
+             .join(Enterprise, Enterprise.id == c.generator_id)
+             .group_by(c.generator_id, Enterprise.name, Enterprise.region_code)
+             .order_by(c.generator_id))
+    items = []
+    for (generator_id, name, region_code, manifests, declared_kg, departed_kg, accepted_kg, unweighed,
+         received) in _stream(session, query):
+        items.append({"generator_id": generator_id, "generator_name": name, "region_code": region_code,
+                      "manifests": int(manifests), "declared_kg": int(declared_kg), "departed_kg": int(departed_kg),
+                      "accepted_kg": int(accepted_kg), "received_manifests": int(received or 0),
+                      "without_departure_ticket": int(unweighed or 0),
+                      "departed_minus_declared_kg": int(departed_kg) - int(declared_kg)})
+    return items
