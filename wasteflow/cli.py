@@ -121,6 +121,26 @@ def demo(trips: int = typer.Option(300, help="manifests in the simulated day"),
     raise typer.Exit(run_demo(trips=trips, seed=seed, keep_running=keep_running))
 
 
+@app.command()
+def simulate(api: str = typer.Option(..., "--api", help="base URL of the API, e.g. http://127.0.0.1:8000"),
+             mqtt: str = typer.Option(..., "--mqtt", help="the broker, mqtt://[user:pass@]host:port"),
+             api_key: str = typer.Option(..., "--api-key", envvar="WASTEFLOW_ADMIN_KEY",
+                                         help="the administrator's key (wasteflow admin bootstrap)"),
+             trips: int = typer.Option(300, help="manifests in the simulated day"),
+             seed: int = typer.Option(7, help="random seed: the same seed gives the same day"),
+             speedup: float = typer.Option(1440.0, help="simulated seconds per real second (1440: a day in a minute)"),
+             protocol: str = typer.Option("5", help="MQTT protocol: 5 or 3.1.1"),
+             variant: str = typer.Option("", help="a capital letter making the region's names, plates and device "
+                                                  "ids unique (to register a second copy)"),
+             per_device: bool = typer.Option(False, "--per-device", help="one MQTT login per device (username = "
+                                                                         "device id, password = its secret)")) -> None:
+    """Run the simulated fleet against any broker and API: registers its region, plays a day, writes a report."""
+    from simulators.simulate import run_simulation
+
+    raise typer.Exit(run_simulation(api, mqtt, api_key, trips=trips, seed=seed, speedup=speedup, protocol=protocol,
+                                    variant=variant, per_device=per_device))
+
+
 def _redact(url: str) -> str:
     if "@" not in url:
         return url
