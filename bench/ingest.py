@@ -189,6 +189,7 @@ class RunResult:
     p99_ms: float = 0.0
     p99_visible_ms: float = 0.0     # ts -> first poll that saw the row committed (upper bound)
     seconds: float = 0.0
+    peak_rss_mb: float = 0.0        # the bridge processes' peak resident memory (VmHWM), largest
     notes: list[str] = field(default_factory=list)
 
 
@@ -307,6 +308,8 @@ def run_once(args, label: str, naive: bool, n_fixes: int, workdir: Path) -> RunR
                 if "database unavailable" in log or "Traceback" in log:
                     result.notes.append(f"{proc.log_path}: errors in the bridge log")
     finally:
+        if bridges:
+            result.peak_rss_mb = max(peak_rss_mb(proc.pid) for proc in bridges)
         for proc in bridges or []:
             stop_process(proc)
         if naive_proc is not None:
@@ -339,7 +342,18 @@ def wait_subscribed(mqtt_url: str, pg_url: str, device_id: str, n_bridges: int, 
 
 COLUMNS = [("mode", 30, "{}"), ("fixes", 8, "{}"), ("msgs", 8, "{}"), ("pub fixes/s", 11, "{:.0f}"),
            ("stored fixes/s", 14, "{:.0f}"), ("avg txn", 8, "{:.0f}"), ("p50 ms", 7, "{:.0f}"),
-           ("p99 ms", 7, "{:.0f}"), ("p99 vis ms", 10, "{:.0f}")]
+           ("p99 ms", 7, "{:.0f}"), ("p99 vis ms", 10, "{:.0f}"), ("peak MB", 8, "{:.0f}")]
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident set of a live process, from /proc (Linux)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def print_table(rows: list[RunResult]) -> None:
@@ -348,7 +362,7 @@ def print_table(rows: list[RunResult]) -> None:
     print("-" * len(header))
     for r in rows:
         values = [r.label, r.fixes, r.messages, r.publish_rate, r.stored_rate, r.avg_batch, r.p50_ms, r.p99_ms,
-                  r.p99_visible_ms]
+                  r.p99_visible_ms, r.peak_rss_mb]
         cells = [fmt.format(v).ljust(w) if i == 0 else fmt.format(v).rjust(w)
                  for i, ((_, w, fmt), v) in enumerate(zip(COLUMNS, values))]
         print("  ".join(cells) + ("   " + "; ".join(r.notes) if r.notes else ""))
@@ -356,7 +370,8 @@ def print_table(rows: list[RunResult]) -> None:
 
 def median_result(label: str, runs: list[RunResult]) -> RunResult:
     med = RunResult(label=label, fixes=runs[0].fixes, messages=runs[0].messages)
-    for attr in ("publish_rate", "stored_rate", "avg_batch", "p50_ms", "p99_ms", "p99_visible_ms", "seconds"):
+    for attr in ("publish_rate", "stored_rate", "avg_batch", "p50_ms", "p99_ms", "p99_visible_ms", "seconds",
+                 "peak_rss_mb"):
         setattr(med, attr, statistics.median(getattr(r, attr) for r in runs))
     med.notes = sorted({n for r in runs for n in r.notes})
     return med

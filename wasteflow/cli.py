@@ -55,8 +55,31 @@ def serve(workers: int = typer.Option(1, help="uvicorn worker processes"),
         upgrade(settings.database_url)
     host, port = _host_port(settings.http)
     typer.echo(f"wasteflow API on http://{host}:{port}  (OpenAPI: http://{host}:{port}/docs)")
-    uvicorn.run("wasteflow.api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", access_log=False)
+    config = uvicorn.Config("wasteflow.api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                            log_level="info", access_log=False)
+    if workers <= 1:
+        uvicorn.Server(config).run()
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    Multiprocess(config, sockets=[_listening_socket(host, port)]).run()
+
+
+def _listening_socket(host: str, port: int):
+    """The workers' shared socket, made with IPPROTO_TCP.
+
+    uvicorn's own (``socket.socket(family)``) carries protocol 0, so asyncio does not set
+    TCP_NODELAY on the connections it accepts, and keep-alive clients wait out a 40 ms
+    delayed ACK on every response (measured: 44 ms vs 1 ms per request).
+    """
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
 
 
 @app.command()
