@@ -341,3 +341,14 @@ def test_thresholds_are_configurable():
     trip, _ = drive_then(lambda b: b.wait(400))
     assert of(detect_live(trip, PLACES, TH), "UNAUTHORIZED_STOP") == []
     assert len(of(detect_live(trip, PLACES, Thresholds(stop_min_seconds=300)), "UNAUTHORIZED_STOP")) == 1
+
+
+def test_a_slow_steady_unload_is_one_episode():
+    """Steps smaller than the threshold, one every reading: one unloading, not one per step."""
+    values = [(100 + 30 * k, 30000) for k in range(5)]
+    values += [(250 + 30 * k, 30000 - 700 * (k + 1)) for k in range(14)]
+    values += [(250 + 30 * 14 + 30 * k, 20200) for k in range(5)]
+    trip, _ = drive_then(lambda b: b.wait(0))
+    found = of(detect_live(make_trip(trip.fixes, load_series(values)), PLACES, TH), "LOAD_DROP")
+    assert len(found) == 1
+    assert 9800 - 1500 <= found[0].evidence["drop_kg"] <= 9800  # within one threshold of the whole unload

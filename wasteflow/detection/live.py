@@ -200,6 +200,30 @@ def _drop_runs(kg: np.ndarray, base: float, thr: float, min_readings: int) -> li
     return runs
 
 
+LOAD_DROP_NOISE_PCT = 1.0
+"""Below this share of the departure load (or 100 kg), a change in the load is sensor noise."""
+
+
+def _merge_continuous(runs: list[tuple[int, int, float, float]], kg: np.ndarray,
+                      noise_kg: float) -> list[tuple[int, int, float, float]]:
+    """Join drops with the load still falling between them: a slow, steady unload looks
+    settled between its steps (each smaller than the threshold), which must not make every
+    step an episode. A load that holds level before falling again is a second dump, kept apart."""
+    merged: list[tuple[int, int, float, float]] = []
+    for a, b, ref, level in runs:
+        if merged and _kept_falling(kg, merged[-1][1], a, noise_kg):
+            first, _, first_ref, _ = merged[-1]
+            merged[-1] = (first, b, first_ref, level)
+        else:
+            merged.append((a, b, ref, level))
+    return merged
+
+
+def _kept_falling(kg: np.ndarray, settled: int, resumed: int, noise_kg: float) -> bool:
+    between = kg[settled:resumed + 1]
+    return bool(np.all(np.diff(between) < -noise_kg))
+
+
 def load_drop_episodes(ctx: TripContext) -> list[LoadDropEpisode]:
     loads, th = ctx.loads, ctx.th
     if len(loads) < th.load_drop_min_readings + 1:
@@ -216,8 +240,10 @@ def load_drop_episodes(ctx: TripContext) -> list[LoadDropEpisode]:
     # Before the first low reading nothing can happen: scan from there only.
     skip = int(np.argmax(loads.kg < base - thr))
     episodes = []
-    for a, b, ref, level in _drop_runs(loads.kg[skip:], base, thr, th.load_drop_min_readings):
-        a, b = a + skip, b + skip
+    runs = [(a + skip, b + skip, ref, level)
+            for a, b, ref, level in _drop_runs(loads.kg[skip:], base, thr, th.load_drop_min_readings)]
+    noise_kg = max(base * LOAD_DROP_NOISE_PCT / 100.0, 100.0)
+    for a, b, ref, level in _merge_continuous(runs, loads.kg, noise_kg):
         at = float(loads.t[a])
         if ctx.trip.received_at is None and (len(ctx.track) == 0 or ctx.track.t[-1] < at):
             continue  # under way and no fix yet after the drop: wait for its position
