@@ -93,9 +93,10 @@ class Monitor:
         at = manifest.received_at
         year_start = at.astimezone(ZoneInfo(self.settings.timezone)).replace(
             month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+        next_year = year_start.replace(year=year_start.year + 1)
         accepted = session.exec(select(func.coalesce(func.sum(Manifest.accepted_kg), 0)).where(
             Manifest.receiver_site_id == site.id, Manifest.received_at >= year_start,
-            Manifest.status.in_(("received", "reconciled")))).one()
+            Manifest.received_at < next_year, Manifest.status.in_(("received", "reconciled")))).one()
         draft = pipeline.capacity_exceeded(site_place(site), int(accepted), site.annual_capacity_kg, at)
         if draft is None:
             return []
@@ -109,7 +110,8 @@ class Monitor:
         """Raise OVERDUE for every open trip past its deadline (by the injectable clock)."""
         now = self.clock()
         raised = []
-        for manifest in session.exec(select(Manifest).where(Manifest.status.in_(OPEN_STATES))).all():
+        open_trips = select(Manifest).where(Manifest.status.in_(OPEN_STATES), Manifest.received_at.is_(None))
+        for manifest in session.exec(open_trips).all():
             trip = Trip(manifest_no=manifest.manifest_no, plate=manifest.vehicle_plate, waste_code=manifest.waste_code,
                         declared_kg=manifest.declared_kg, generator_site=None, receiver_site=None,
                         transporter_id=manifest.transporter_id, dispatched_at=manifest.dispatched_at,

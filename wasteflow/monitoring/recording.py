@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from wasteflow.detection.model import FindingDraft
@@ -44,12 +45,23 @@ def withdraw_unproduced(session: Session, manifest: Manifest, drafts: list[Findi
     findings.withdraw_missing(session, manifest.manifest_no, RECONCILIATION_CODES, keep, reason)
 
 
-def advance(session: Session, manifest: Manifest, action: str, at: datetime, body: dict) -> None:
-    """A state change the vehicle's own positions cause (not a signature)."""
+def advance(session: Session, manifest: Manifest, action: str, at: datetime, body: dict) -> bool:
+    """A state change the vehicle's own positions cause (not a signature).
+
+    Conditional on the state it was read in: a receipt committed meanwhile (by the API, in
+    another transaction) must not be overwritten by a late ``in_transit`` or ``arrived``.
+    """
     previous = manifest.status
     target = next_state(action, previous)
+    column = TIMESTAMP_FIELD[target]
+    changed = session.execute(
+        update(Manifest).where(Manifest.id == manifest.id, Manifest.status == previous)
+        .values({"status": target, column: at}).execution_options(synchronize_session=False)).rowcount
+    if changed != 1:
+        session.refresh(manifest)
+        return False
     manifest.status = target
-    setattr(manifest, TIMESTAMP_FIELD[target], at)
-    session.add(manifest)
+    setattr(manifest, column, at)
     ledger.append(session, f"manifest.{target}", at, manifest_no=manifest.manifest_no,
                   body={"by": "system", "from": previous, "status": target, **body})
+    return True
