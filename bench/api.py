@@ -115,7 +115,7 @@ def run_once(args) -> dict:
         drop_database(name)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m bench.api", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=50)
@@ -137,8 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'file a manifest (POST)':<28}{median['file_p50']:>10.1f}{median['file_p99']:>10.1f}")
     print(f"{'read a manifest (GET)':<28}{median['read_p50']:>10.1f}{median['read_p99']:>10.1f}")
     print(f"requests/s: {median['rps']:.0f}")
-    return 0
+    return median
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

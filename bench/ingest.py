@@ -377,7 +377,7 @@ def median_result(label: str, runs: list[RunResult]) -> RunResult:
     return med
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> list[RunResult]:
     parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fixes", type=int, default=200_000, help="fixes per bridge run (default 200,000)")
@@ -432,8 +432,8 @@ def main(argv: list[str] | None = None) -> int:
     if naive_runs:
         ratio = rows[0].stored_rate / rows[1].stored_rate if rows[1].stored_rate else float("nan")
         print(f"\nbridge / naive stored fixes/s: {ratio:.1f}x")
-    return 0
+    return rows
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -195,7 +195,7 @@ def bench_db(n_trips: int, runs: int, keep: bool = False) -> dict:
             _drop_database(name)
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trips", type=int, default=400, help="pure: trips per run")
     parser.add_argument("--db-trips", type=int, default=40, help="PostgreSQL: trips per run")
@@ -220,6 +220,8 @@ def main(argv=None) -> None:
     print(f"\n(wall-clock trips/s, median of {args.runs} runs, one process; 'per CPU-s' divides by this process's"
           f"\n CPU time instead -- steadier on a shared machine; for the DB row it excludes PostgreSQL's own work."
           f"\n Target: >= 1,000 trips/s for the pure pipeline.)")
+    return {label: {"trips_s": statistics.median(r["rates"]), "per_cpu_s": statistics.median(r["cpu_rates"]),
+                    "fixes_per_trip": r["fixes/trip"], "places": r["places"]} for label, r in rows}
 
 
 if __name__ == "__main__":

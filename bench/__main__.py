@@ -1,0 +1,92 @@
+"""Every benchmark, one command, one table:  python -m bench [--quick]
+
+Runs, on this machine's PostgreSQL and a Mosquitto it starts itself (the shipped
+configuration): ingest through the broker with one and with two bridge workers (single
+fixes at full speed, and 50-fix batch payloads paced at the 20,000 fixes/s target), a
+naive one-insert-per-message consumer for comparison, reconciliation throughput, live
+finding latency, and API latency under 50 concurrent clients. Each figure is the median
+of several runs (``--quick``: one run each, smaller volumes). Prints each benchmark's own
+table as it goes, then the summary against the targets of operations.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import sys
+import time
+
+from bench import api, ingest, live_latency, reconcile
+
+
+def _quiet(fn, argv):
+    """Run one benchmark, keeping its detailed table for the log on stderr."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        result = fn(argv)
+    sys.stderr.write(out.getvalue())
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="one run each, smaller volumes")
+    args = parser.parse_args(argv)
+    runs = "1" if args.quick else "3"
+    fixes = "60000" if args.quick else "150000"
+    started = time.time()
+    rows: list[tuple[str, str, str]] = []
+
+    def ingest_row(label: str, extra: list[str], target: str, naive: bool = False) -> None:
+        results = _quiet(ingest.main, ["--runs", runs, "--fixes", fixes, "--naive-fixes",
+                                       ("10000" if naive else "0"), *extra])
+        bridge = results[0]
+        rows.append((label, f"{bridge.stored_rate:,.0f} fixes/s; p50 {bridge.p50_ms:,.0f} ms, p99 {bridge.p99_ms:,.0f} ms; "
+                            f"peak {bridge.peak_rss_mb:.0f} MB", target))
+        if naive and len(results) > 1:
+            ratio = bridge.stored_rate / results[1].stored_rate if results[1].stored_rate else float("nan")
+            rows.append(("  naive consumer, same stream", f"{results[1].stored_rate:,.0f} fixes/s "
+                                                          f"(bridge is {ratio:.1f}x)", ""))
+
+    ingest_row("ingest, 1 bridge, single fixes, full speed", [], "≥ 20,000 fixes/s", naive=True)
+    ingest_row("ingest, 1 bridge, batch 50, paced 20k/s", ["--batch", "50", "--rate", "20000"],
+               "≥ 20,000 fixes/s, p99 < 1 s")
+    ingest_row("ingest, 2 bridges, single fixes, full speed", ["--workers", "2"], "")
+    ingest_row("ingest, 2 bridges, batch 50, full speed", ["--workers", "2", "--batch", "50"], "")
+
+    recon = _quiet(reconcile.main, ["--runs", "3" if args.quick else "5", "--trips", "200" if args.quick else "400"])
+    pure = recon["pure pipeline.reconcile"]
+    rows.append(("reconciliation, pure, ~500-fix trips vs 1,100 places",
+                 f"{pure['trips_s']:,.0f} trips/s ({pure['per_cpu_s']:,.0f} per CPU-s)", "≥ 1,000 trips/s"))
+    if "Monitor.reconcile, PostgreSQL" in recon:
+        db = recon["Monitor.reconcile, PostgreSQL"]
+        rows.append(("reconciliation, loaded from PostgreSQL", f"{db['trips_s']:,.0f} trips/s", ""))
+
+    live = _quiet(live_latency.main, ["--trips", "20" if args.quick else "50"])
+    rows.append(("live finding latency, publish → finding stored",
+                 f"p50 {live['p50_s']:.2f} s, p99 {live['p99_s']:.2f} s, missed {live['missed']}", "p99 < 5 s"))
+
+    paced = _quiet(api.main, ["--runs", runs, "--requests", "1000" if args.quick else "3000"])
+    rows.append(("API, 50 clients at a user's pace (100 req/s)",
+                 f"file p50 {paced['file_p50']:.0f} / p99 {paced['file_p99']:.0f} ms; "
+                 f"read p50 {paced['read_p50']:.0f} / p99 {paced['read_p99']:.0f} ms", "p99 < 50 ms"))
+    saturated = _quiet(api.main, ["--runs", runs, "--requests", "1000" if args.quick else "2000", "--pace", "0"])
+    rows.append(("API, 50 clients back to back (saturation)",
+                 f"{saturated['rps']:,.0f} req/s; file p99 {saturated['file_p99']:,.0f} ms, "
+                 f"read p99 {saturated['read_p99']:,.0f} ms", ""))
+
+    width = max(len(r[0]) for r in rows)
+    value_width = max(len(r[1]) for r in rows)
+    print(f"\nwasteflow benchmarks ({'quick, 1 run' if args.quick else 'medians of several runs'}; "
+          f"{time.time() - started:.0f} s)")
+    print(f"{'benchmark'.ljust(width)}  {'measured'.ljust(value_width)}  target")
+    print("-" * (width + value_width + 20))
+    for label, value, target in rows:
+        print(f"{label.ljust(width)}  {value.ljust(value_width)}  {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
