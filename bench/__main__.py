@@ -58,8 +58,12 @@ def main(argv: list[str] | None = None) -> int:
 
     recon = _quiet(reconcile.main, ["--runs", "3" if args.quick else "5", "--trips", "200" if args.quick else "400"])
     pure = recon["pure pipeline.reconcile"]
-    rows.append(("reconciliation, pure, ~500-fix trips vs 1,100 places",
-                 f"{pure['trips_s']:,.0f} trips/s ({pure['per_cpu_s']:,.0f} per CPU-s)", "≥ 1,000 trips/s"))
+    rows.append(("reconciliation, pure, ~500-fix trips vs 1,100 places, 1 process",
+                 f"{pure['trips_s']:,.0f} trips/s ({pure['per_cpu_s']:,.0f} per CPU-s)", ""))
+    parallel = [label for label in recon if label.startswith("pure, ")]
+    if parallel:
+        rows.append((f"reconciliation, {parallel[0].removeprefix('pure, ')}",
+                     f"{recon[parallel[0]]['trips_s']:,.0f} trips/s", "≥ 1,000 trips/s"))
     if "Monitor.reconcile, PostgreSQL" in recon:
         db = recon["Monitor.reconcile, PostgreSQL"]
         rows.append(("reconciliation, loaded from PostgreSQL", f"{db['trips_s']:,.0f} trips/s", ""))

@@ -8,8 +8,9 @@ Pure: ``wasteflow.detection.pipeline.reconcile`` over realistic trips (the detec
 ``clean_scenario``: 15 s fixes, 15-30 m GPS noise and spikes, red lights, a 30-minute
 rest-area break, a tunnel, a queue at the receiver's gate; every fourth trip carries an
 injected unauthorized stop and a load drop), against a ``PlaceIndex`` of 1,000 sites and
-100 zones scattered over 100 x 100 km plus the trip's own places. One process, one core.
-Trips/s is the median over ``--runs`` runs over all trips.
+100 zones scattered over 100 x 100 km plus the trip's own places: in one process, and as
+independent jobs in one worker process per core (``--processes``), the way reconciliation
+scales. Trips/s is the median over ``--runs`` runs over all trips.
 
 DB: the same code path the receipt hook and the live detector take, ``Monitor.reconcile``
 (load the manifest's trip -- fixes, load readings, tickets, sites -- from PostgreSQL, run the
@@ -88,6 +89,49 @@ def bench_pure(n_trips: int, runs: int) -> dict:
         cpu_rates.append(len(trips) / (time.process_time() - cpu))
     return {"trips": len(trips), "fixes/trip": round(statistics.mean(len(t.fixes) for t in trips)),
             "places": len(places), "rates": rates, "cpu_rates": cpu_rates, "findings/run": findings}
+
+
+def _worker_run(n_trips: int, barrier, results) -> None:
+    """One reconciliation worker: build its own trips and index, start with the others, time itself."""
+    from wasteflow.detection import reconcile
+
+    trips = pure_trips(n_trips)
+    places = pure_places()
+    for trip in trips[:20]:
+        reconcile(trip, places)
+    gc.collect()
+    barrier.wait()
+    started = time.perf_counter()
+    for trip in trips:
+        reconcile(trip, places)
+    results.put((started, time.perf_counter(), len(trips)))
+
+
+def bench_parallel(n_trips: int, runs: int, processes: int) -> dict:
+    """Reconciliation as independent jobs on every core: trips/s across ``processes`` workers.
+
+    Each worker builds its own trips and place index (nothing is pickled across), all start
+    together on a barrier, and throughput is all trips over the span from the first start to
+    the last finish (perf_counter is system-wide on Linux).
+    """
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    rates = []
+    for _ in range(runs):
+        barrier, results = ctx.Barrier(processes), ctx.Queue()
+        workers = [ctx.Process(target=_worker_run, args=(n_trips // processes, barrier, results))
+                   for _ in range(processes)]
+        for worker in workers:
+            worker.start()
+        spans = [results.get(timeout=600) for _ in workers]
+        for worker in workers:
+            worker.join()
+        total = sum(n for _, _, n in spans)
+        rates.append(total / (max(end for _, end, _ in spans) - min(start for start, _, _ in spans)))
+    sample = pure_trips(8)
+    return {"trips": n_trips, "fixes/trip": round(statistics.mean(len(t.fixes) for t in sample)),
+            "places": len(pure_places()), "rates": rates, "cpu_rates": [r / processes for r in rates]}
 
 
 # --- PostgreSQL through Monitor.reconcile ---------------------------------------------------------
@@ -200,6 +244,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--trips", type=int, default=400, help="pure: trips per run")
     parser.add_argument("--db-trips", type=int, default=40, help="PostgreSQL: trips per run")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1,
+                        help="also measure this many reconciliation workers side by side (default: one per core)")
     parser.add_argument("--no-db", action="store_true", help="skip the PostgreSQL measurement")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     args = parser.parse_args(argv)
@@ -207,6 +253,8 @@ def main(argv=None) -> dict:
     rows = []
     pure = bench_pure(args.trips, args.runs)
     rows.append(("pure pipeline.reconcile", pure))
+    if args.processes > 1:
+        rows.append((f"pure, {args.processes} worker processes", bench_parallel(args.trips, args.runs, args.processes)))
     if not args.no_db:
         rows.append(("Monitor.reconcile, PostgreSQL", bench_db(args.db_trips, args.runs, args.keep)))
     print()

@@ -73,8 +73,7 @@ def detection_ticket(row) -> Ticket | None:
 def load_trip(session: Session, manifest: Manifest, places: PlaceDirectory) -> Trip:
     places.refresh(session)
     route = shape(manifest.route) if manifest.route else None
-    fixes = tuple(Fix(ts=f.ts, lon=f.lon, lat=f.lat, seq=f.seq, device_id=f.device_id, verified=f.verified,
-                      speed_kmh=f.speed_kmh) for f in tracks.trip_fixes(session, manifest))
+    fixes = tuple(Fix(*row) for row in tracks.trip_fix_rows(session, manifest))
     loads = tuple(LoadReading(ts=r.ts, load_kg=r.load_kg, seq=r.seq, device_id=r.device_id, verified=r.verified)
                   for r in tracks.trip_loads(session, manifest))
     return Trip(

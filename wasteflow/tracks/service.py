@@ -38,6 +38,18 @@ def trip_fixes(session: Session, manifest: Manifest) -> list[GpsFix]:
                                                   GpsFix.ts <= window[1]).order_by(GpsFix.ts)).all())
 
 
+def trip_fix_rows(session: Session, manifest: Manifest) -> list:
+    """The trip's fixes as plain rows (no ORM objects): what detection reads, fast."""
+    window = trip_window(manifest)
+    devices = vehicle_devices(session, manifest.vehicle_id, "gps")
+    if window is None or not devices:
+        return []
+    return list(session.execute(
+        select(GpsFix.ts, GpsFix.lon, GpsFix.lat, GpsFix.seq, GpsFix.device_id, GpsFix.verified, GpsFix.speed_kmh)
+        .where(GpsFix.device_id.in_(devices), GpsFix.ts >= window[0], GpsFix.ts <= window[1])
+        .order_by(GpsFix.ts)).all())
+
+
 def trip_loads(session: Session, manifest: Manifest) -> list[LoadReading]:
     window = trip_window(manifest)
     devices = vehicle_devices(session, manifest.vehicle_id, "load_cell")
