@@ -20,34 +20,17 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import httpx
-import psycopg
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.databases import create_database, drop_database  # noqa: E402
 from tests.brokers import free_port, wait_port  # noqa: E402
 from tests.support import build_world  # noqa: E402
 from wasteflow.database import get_engine  # noqa: E402
-from wasteflow.migrate import upgrade  # noqa: E402
-
-ADMIN_PG = os.environ.get("WASTEFLOW_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def create_database() -> tuple[str, str]:
-    name = f"wf_bench_api_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_PG, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = ADMIN_PG.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-    return name, f"{base}/{name}"
-
-
-def drop_database(name: str) -> None:
-    with psycopg.connect(ADMIN_PG, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -88,7 +71,6 @@ def run_once(args) -> dict:
     name, url = create_database()
     server = None
     try:
-        upgrade(url)
         port = free_port()
         env = {**os.environ, "WASTEFLOW_DATABASE_URL": url, "WASTEFLOW_HTTP": f"127.0.0.1:{port}"}
         server = subprocess.Popen([sys.executable, "-m", "wasteflow.cli", "serve", "--no-migrate", "--workers",

@@ -28,33 +28,13 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.databases import create_database, drop_database, libpq_url  # noqa: E402
 from tests.brokers import (Publisher, start_bridge_process, start_mosquitto, stop_process,  # noqa: E402
                            wait_for_log)
 
-ADMIN_URL = os.environ.get("WASTEFLOW_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 # --- database ---------------------------------------------------------------------------------
-
-
-def create_database() -> tuple[str, str]:
-    """A fresh, migrated database: (name, SQLAlchemy url)."""
-    from wasteflow.migrate import upgrade
-    name = f"wf_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
-    upgrade(url)
-    return name, url
-
-
-def drop_database(name: str) -> None:
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def libpq_url(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://")
 
 
 def register_devices(url: str, n: int) -> list[tuple[str, str]]:

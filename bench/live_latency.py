@@ -54,7 +54,7 @@ def main(argv=None) -> dict:
     import paho.mqtt.client as mqtt
     from fastapi.testclient import TestClient
 
-    from bench.reconcile import _create_database, _drop_database
+    from bench.databases import create_database, drop_database
     from mon_support import CEMENT, GPS, MID, Drive, along, make_env, move
     from mqtt_bridge.signing import signed_payload
     from mqtt_bridge.worker import BridgeWorker
@@ -64,14 +64,12 @@ def main(argv=None) -> dict:
     from wasteflow.config import Settings
     from wasteflow.database import get_engine
     from wasteflow.live import attach_live_detection
-    from wasteflow.migrate import upgrade
 
-    name, url = _create_database()
+    name, url = create_database()
     workdir = tempfile.mkdtemp(prefix="wf-live-latency-")
     broker = start_mosquitto(workdir)
     results: list[tuple[str, float, float]] = []
     try:
-        upgrade(url)
         settings = Settings(database_url=url, mqtt_url=broker.url, bridge_batch_ms=50)
         engine = get_engine(url)
         with TestClient(create_app(settings)) as client:
@@ -161,7 +159,7 @@ def main(argv=None) -> dict:
     finally:
         broker.kill()
         if not args.keep:
-            _drop_database(name)
+            drop_database(name)
 
     print()
     print(f"{'latency (s)':28} {'n':>4} {'p50':>7} {'p90':>7} {'p99':>7} {'max':>7} {'missed':>7}")

@@ -28,7 +28,6 @@ import os
 import statistics
 import sys
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -36,8 +35,6 @@ REPO = Path(__file__).resolve().parent.parent
 for extra in (REPO, REPO / "tests" / "detection"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
-
-ADMIN_URL = os.environ.get("WASTEFLOW_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 # --- pure ---------------------------------------------------------------------------------------
@@ -137,23 +134,6 @@ def bench_parallel(n_trips: int, runs: int, processes: int) -> dict:
 # --- PostgreSQL through Monitor.reconcile ---------------------------------------------------------
 
 
-def _create_database() -> tuple[str, str]:
-    import psycopg
-
-    name = f"wf_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base = ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-    return name, f"{base}/{name}"
-
-
-def _drop_database(name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def _square(lon: float, lat: float, half_m: float) -> dict:
     from tests.support import square
 
@@ -172,13 +152,12 @@ def bench_db(n_trips: int, runs: int, keep: bool = False) -> dict:
     from wasteflow.config import Settings
     from wasteflow.database import get_engine, session_scope
     from wasteflow.manifests.models import Manifest
-    from wasteflow.migrate import upgrade
+    from bench.databases import create_database, drop_database
     from wasteflow.monitoring.monitor import Monitor
     from wasteflow.registry.models import Site, Zone
 
-    name, url = _create_database()
+    name, url = create_database()
     try:
-        upgrade(url)
         settings = Settings(database_url=url)
         engine = get_engine(url)
         with TestClient(create_app(settings)) as client:
@@ -236,7 +215,7 @@ def bench_db(n_trips: int, runs: int, keep: bool = False) -> dict:
                 "rates": rates, "cpu_rates": cpu_rates}
     finally:
         if not keep:
-            _drop_database(name)
+            drop_database(name)
 
 
 def main(argv=None) -> dict:

@@ -8,6 +8,10 @@ from functools import lru_cache
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from wasteflow.detection.model import Thresholds
+
+_DETECTION = Thresholds()
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WASTEFLOW_", extra="ignore")
@@ -49,24 +53,24 @@ class Settings(BaseSettings):
     telemetry_retention_days: int = 0
     """Raw fixes and load readings older than this are dropped by ``wasteflow maintain`` (0: keep all)."""
 
-    # detection thresholds (findings.md defaults)
-    corridor_min_fixes: int = 3
-    corridor_min_seconds: float = 120
-    stop_radius_m: float = 100
-    stop_min_seconds: float = 600
-    gate_radius_m: float = 200
-    load_drop_pct: float = 5.0
-    load_drop_min_kg: int = 300
-    load_drop_min_readings: int = 2
-    diversion_min_seconds: float = 300
-    jump_max_kmh: float = 180
-    jump_min_m: float = 1000
-    overdue_after_planned_s: float = 7200
-    overdue_default_s: float = 86400
-    gps_gap_s: float = 600
-    tolerance_pct: float = 2.0
-    tolerance_min_kg: int = 50
-    declaration_mismatch_pct: float = 10.0
+    # detection thresholds: findings.md's defaults, kept once, in wasteflow.detection.model.Thresholds
+    corridor_min_fixes: int = _DETECTION.corridor_min_fixes
+    corridor_min_seconds: float = _DETECTION.corridor_min_seconds
+    stop_radius_m: float = _DETECTION.stop_radius_m
+    stop_min_seconds: float = _DETECTION.stop_min_seconds
+    gate_radius_m: float = _DETECTION.gate_radius_m
+    load_drop_pct: float = _DETECTION.load_drop_pct
+    load_drop_min_kg: int = _DETECTION.load_drop_min_kg
+    load_drop_min_readings: int = _DETECTION.load_drop_min_readings
+    diversion_min_seconds: float = _DETECTION.diversion_min_seconds
+    jump_max_kmh: float = _DETECTION.jump_max_kmh
+    jump_min_m: float = _DETECTION.jump_min_m
+    overdue_after_planned_s: float = _DETECTION.overdue_after_planned_s
+    overdue_default_s: float = _DETECTION.overdue_default_s
+    gps_gap_s: float = _DETECTION.gps_gap_s
+    tolerance_pct: float = _DETECTION.tolerance_pct
+    tolerance_min_kg: int = _DETECTION.tolerance_min_kg
+    declaration_mismatch_pct: float = _DETECTION.declaration_mismatch_pct
 
     @property
     def is_sqlite(self) -> bool:
