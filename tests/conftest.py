@@ -62,15 +62,21 @@ def postgres_url():
     admin.close()
 
 
-@pytest.fixture
-def db_url(db_kind, request, tmp_path):
+def empty_database(db_kind: str, request, directory) -> str:
+    """A migrated, empty database: a copy of the SQLite template in ``directory``, or the
+    session's PostgreSQL database wiped clean. For fixtures of any scope."""
     if db_kind == "sqlite":
-        path = tmp_path / "wasteflow.db"
+        path = directory / "wasteflow.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
     url = request.getfixturevalue("postgres_url")
     _truncate(url)
     return url
+
+
+@pytest.fixture
+def db_url(db_kind, request, tmp_path):
+    return empty_database(db_kind, request, tmp_path)
 
 
 def _truncate(url: str) -> None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import _truncate
+from tests.conftest import empty_database
 from tests.flows.flows_dataset import build
 from tests.support import build_world
 from wasteflow.api.app import create_app
@@ -18,13 +17,7 @@ from wasteflow.database import get_engine
 @pytest.fixture(scope="module")
 def data(db_kind, request, tmp_path_factory):
     """One world and data set for the module (read-only tests, except the last, which settles a finding)."""
-    if db_kind == "sqlite":
-        path = tmp_path_factory.mktemp("flows") / "wasteflow.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        url = f"sqlite:///{path}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-        _truncate(url)
+    url = empty_database(db_kind, request, tmp_path_factory.mktemp("flows"))
     with TestClient(create_app(Settings(database_url=url))) as client:
         world = build_world(client, get_engine(url))
         manifests = build(world, get_engine(url))
