@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from wasteflow.config import Settings
-from wasteflow.database import get_engine
+from wasteflow.database import get_engine, utcnow
 from wasteflow.manifests import service as manifests
 from wasteflow.monitoring.live import LiveDetector
 from wasteflow.monitoring.monitor import Clock, Monitor
-from wasteflow.database import utcnow
 
 
 def install_receipt_reconciliation(settings: Settings, clock: Clock = utcnow) -> Monitor:
-    """Reconcile every manifest in the transaction that signs its receipt (idempotent to call twice)."""
+    """Reconcile every manifest in the transaction that signs its receipt.
+
+    Each app installs its own monitor; the latest replaces any earlier one, so creating
+    several apps in one process (the tests do) never reconciles a receipt twice.
+    """
     monitor = Monitor(settings, clock=clock)
     manifests.receipt_hooks[:] = [hook for hook in manifests.receipt_hooks
-                                  if getattr(hook, "__self__", None).__class__ is not Monitor]
+                                  if not isinstance(getattr(hook, "__self__", None), Monitor)]
     manifests.receipt_hooks.append(monitor.on_receipt)
     return monitor
 
