@@ -3,6 +3,7 @@
 PostgreSQL comes from WASTEFLOW_TEST_POSTGRES (default: the machine's server at
 127.0.0.1:5432). If it cannot be reached the PostgreSQL cases are skipped — except
 in CI (``CI=true``), where they fail, so a green run always means both databases.
+The same holds for the tests marked ``mosquitto`` and the broker binary.
 """
 
 from __future__ import annotations
@@ -28,6 +29,19 @@ KEEP_TABLES = {"alembic_version", "waste_category", "ledger_head"}
 def pytest_addoption(parser):
     parser.addoption("--databases", default=os.environ.get("WASTEFLOW_TEST_DATABASES", "sqlite,postgresql"),
                      help="comma-separated: sqlite, postgresql")
+
+
+def pytest_runtest_setup(item):
+    """Tests marked ``mosquitto`` start the real broker: skipped where it is not installed,
+    except in CI, where a missing broker fails them (a green run means they ran)."""
+    if item.get_closest_marker("mosquitto") is None:
+        return
+    from tests.brokers import MOSQUITTO
+
+    if shutil.which(MOSQUITTO) is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{MOSQUITTO} is not installed, and CI must run the broker tests")
+        pytest.skip(f"{MOSQUITTO} is not installed")
 
 
 def pytest_generate_tests(metafunc):

@@ -7,7 +7,6 @@ counters are needed and as ``python -m mqtt_bridge`` where it is killed, stopped
 
 from __future__ import annotations
 
-import shutil
 import socket
 import threading
 import time
@@ -19,15 +18,12 @@ from sqlalchemy import text
 from mqtt_bridge.embedded import EmbeddedBroker
 from mqtt_bridge.signing import signed_payload
 from mqtt_bridge.worker import BridgeWorker
-from tests.brokers import (MOSQUITTO, Publisher, bridge_log, free_port, gps_fix, gps_topic, signed_batch,
+from tests.brokers import (Publisher, bridge_log, free_port, gps_fix, gps_topic, signed_batch,
                            signed_fix, start_bridge_process, start_mosquitto, stop_process, table_count,
                            wait_bridge_ready, wait_for_count)
 from wasteflow.config import Settings
 
-pytestmark = [
-    pytest.mark.mosquitto,
-    pytest.mark.skipif(shutil.which(MOSQUITTO) is None, reason=f"{MOSQUITTO} is not installed"),
-]
+pytestmark = pytest.mark.mosquitto
 
 DEVICE = "gps-0001"
 
