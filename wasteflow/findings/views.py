@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -11,11 +9,12 @@ from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import or_
 from sqlmodel import Session, select
 
+from wasteflow.api.cursors import decode_cursor, encode_cursor
 from wasteflow.api.deps import Db, get_db, get_principal, get_settings
 from wasteflow.api.problems import responses
 from wasteflow.auth.service import Principal
 from wasteflow.config import Settings
-from wasteflow.errors import NotFound, RuleViolation
+from wasteflow.errors import NotFound
 from wasteflow.findings import service
 from wasteflow.findings.models import Finding, FindingEvent
 from wasteflow.findings.workflow import check_move
@@ -51,13 +50,6 @@ def _visible(query, principal: Principal):
     return query.where(or_(*conditions))
 
 
-def _cursor(value: str) -> int:
-    try:
-        return int(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode().removeprefix("f:"))
-    except ValueError:
-        raise RuleViolation("bad_cursor", "cursor", "the cursor is not one this API gave out") from None
-
-
 @router.get("", response_model=FindingPage)
 def list_findings(manifest_no: str | None = None, code: str | None = None,
                   severity: Literal["info", "warning", "critical"] | None = None,
@@ -82,12 +74,12 @@ def list_findings(manifest_no: str | None = None, code: str | None = None,
     if raised_to:
         query = query.where(Finding.window_start < raised_to)
     if cursor:
-        query = query.where(Finding.id < _cursor(cursor))
+        query = query.where(Finding.id < decode_cursor("f", cursor))
     with db.reading() as session:
         rows = list(session.exec(query).all())
     next_cursor = None
     if len(rows) > limit:
-        next_cursor = base64.urlsafe_b64encode(f"f:{rows[limit - 1].id}".encode()).decode().rstrip("=")
+        next_cursor = encode_cursor("f", rows[limit - 1].id)
     return FindingPage(items=[service.public(f) for f in rows[:limit]], next_cursor=next_cursor)
 
 

@@ -6,7 +6,6 @@ so a failed request leaves neither the manifest nor the ledger changed.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -14,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, text
 from sqlmodel import Session, select
 
+from wasteflow.api.cursors import decode_cursor, encode_cursor
 from wasteflow.auth.service import Principal
 from wasteflow.config import Settings
 from wasteflow.database import utcnow
@@ -210,21 +210,6 @@ def _link_named_ticket(session: Session, manifest: Manifest, ticket_no: str | No
 
 # --- listing ---------------------------------------------------------------------------------
 
-def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"m:{last_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, value = raw.split(":", 1)
-        if kind != "m":
-            raise ValueError
-        return int(value)
-    except (ValueError, UnicodeDecodeError):
-        raise RuleViolation("bad_cursor", "cursor", "the cursor is not one this API gave out") from None
-
-
 def list_manifests(session: Session, principal: Principal, *, status: str | None = None,
                    waste_code: str | None = None, party: int | None = None, plate: str | None = None,
                    filed_from: datetime | None = None, filed_to: datetime | None = None,
@@ -250,9 +235,9 @@ def list_manifests(session: Session, principal: Principal, *, status: str | None
         query = query.where(or_(Manifest.region_code.startswith(region),
                                 Manifest.receiver_region_code.startswith(region)))
     if cursor:
-        query = query.where(Manifest.id < decode_cursor(cursor))
+        query = query.where(Manifest.id < decode_cursor("m", cursor))
     rows = list(session.exec(query).all())
-    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
+    next_cursor = encode_cursor("m", rows[limit - 1].id) if len(rows) > limit else None
     return rows[:limit], next_cursor
 
 
