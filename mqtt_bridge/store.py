@@ -22,7 +22,7 @@ from wasteflow.database import utcnow
 from wasteflow.quarantine.models import QuarantinedMessage
 from wasteflow.registry.models import Device
 from wasteflow.tickets.models import WeighTicket
-from wasteflow.tracks.models import DeviceStatus, GpsFix, LoadReading
+from wasteflow.tracks.models import GpsFix, LoadReading
 
 GPS_COLUMNS = ("device_id", "ts", "seq", "lat", "lon", "speed_kmh", "heading", "hdop", "verified", "received_at")
 LOAD_COLUMNS = ("device_id", "ts", "seq", "load_kg", "verified", "received_at")
@@ -123,7 +123,6 @@ def _copy_insert(conn: Connection, table: str, columns: tuple[str, ...], rows: l
             copy.write_row(row)
     result = conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {staging} "
                                   f"ON CONFLICT DO NOTHING")
-    conn.exec_driver_sql(f"TRUNCATE {staging}")
     return max(result.rowcount, 0)
 
 
