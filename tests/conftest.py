@@ -9,6 +9,8 @@ The same holds for the tests marked ``mosquitto`` and the broker binary.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 import shutil
 import uuid
 
@@ -57,9 +59,11 @@ def sqlite_template(tmp_path_factory):
     return path
 
 
-@pytest.fixture(scope="session")
-def postgres_url():
-    name = f"wasteflow_test_{uuid.uuid4().hex[:8]}"
+@contextmanager
+def scratch_postgres(prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for the block (its SQLAlchemy URL), dropped afterwards.
+    Unreachable PostgreSQL skips the test — and fails it in CI."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     try:
         admin = psycopg.connect(POSTGRES_ADMIN, autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as exc:
@@ -68,12 +72,19 @@ def postgres_url():
         pytest.skip(f"PostgreSQL unreachable: {exc}")
     admin.execute(f'CREATE DATABASE "{name}"')
     base = POSTGRES_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-    url = f"{base}/{name}"
-    upgrade(url)
-    yield url
-    get_engine(url).dispose()
-    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+    try:
+        yield f"{base}/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    with scratch_postgres("wasteflow_test") as url:
+        upgrade(url)
+        yield url
+        get_engine(url).dispose()
 
 
 def empty_database(db_kind: str, request, directory) -> str:

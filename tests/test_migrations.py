@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 
-import psycopg
-import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
-from tests.conftest import POSTGRES_ADMIN
+from tests.conftest import scratch_postgres
 from wasteflow.migrate import alembic_config, upgrade
 from wasteflow.models import metadata
 
@@ -92,17 +88,7 @@ def test_downgrade_and_upgrade_sqlite(tmp_path):
 
 
 def test_downgrade_and_upgrade_postgresql():
-    name = f"wasteflow_mig_{uuid.uuid4().hex[:8]}"
-    try:
-        admin = psycopg.connect(POSTGRES_ADMIN, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is unreachable in CI: {exc}")
-        pytest.skip(f"PostgreSQL unreachable: {exc}")
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        base = POSTGRES_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-        url = f"{base}/{name}"
+    with scratch_postgres("wasteflow_mig") as url:
         _round_trip(url)
         # the append-only trigger came back with the upgrade
         engine = create_engine(url)
@@ -113,6 +99,3 @@ def test_downgrade_and_upgrade_postgresql():
                 assert "ledger_entry_append_only" in triggers
         finally:
             engine.dispose()
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
