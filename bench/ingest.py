@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -29,10 +29,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench.databases import create_database, drop_database, libpq_url  # noqa: E402
-from tests.brokers import (Publisher, start_bridge_process, start_mosquitto, stop_process,  # noqa: E402
-                           wait_for_log)
-
-
+from tests.brokers import Publisher, start_bridge_process, start_mosquitto, stop_process, wait_for_log  # noqa: E402
 
 # --- database ---------------------------------------------------------------------------------
 
@@ -40,7 +37,7 @@ from tests.brokers import (Publisher, start_bridge_process, start_mosquitto, sto
 def register_devices(url: str, n: int) -> list[tuple[str, str]]:
     """n gps devices that must sign; registered straight into the table (no API in the way)."""
     devices = [(f"bench-gps-{i:04d}", f"secret-{i:04d}-{uuid.uuid4().hex[:12]}") for i in range(n)]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         with conn.cursor() as cur:
             cur.executemany("INSERT INTO device (id, kind, vehicle_id, site_id, secret, require_signature, created_at)"
@@ -105,7 +102,7 @@ def publisher_main(mqtt_url: str, devices, n_fixes: int, batch: int, window: int
                 client.loop(min(0.002, max(due - time.time(), 0)))
         k = i % n_devices
         device_id, secret = devices[k]
-        ts = datetime.now(timezone.utc).isoformat()
+        ts = datetime.now(UTC).isoformat()
         count = min(batch, n_fixes - i * batch)
         items = []
         for _ in range(count):
@@ -182,7 +179,7 @@ class CountPoller:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def start(self) -> "CountPoller":
+    def start(self) -> CountPoller:
         self._thread.start()
         return self
 
@@ -224,7 +221,7 @@ def analyse(pg_url: str, poller: CountPoller, result: RunResult) -> None:
     cumulative = np.cumsum(sizes)
     idx = np.searchsorted(np.maximum.accumulate(poll_n), cumulative, side="left")
     idx = np.minimum(idx, len(poll_t) - 1)
-    visible_at = dict(zip(batches.tolist(), poll_t[idx].tolist()))
+    visible_at = dict(zip(batches.tolist(), poll_t[idx].tolist(), strict=False))
     visible = np.array([visible_at[r] for r in received.tolist()]) - ts
     result.p99_visible_ms = float(np.percentile(visible, 99) * 1000)
 
@@ -344,7 +341,7 @@ def print_table(rows: list[RunResult]) -> None:
         values = [r.label, r.fixes, r.messages, r.publish_rate, r.stored_rate, r.avg_batch, r.p50_ms, r.p99_ms,
                   r.p99_visible_ms, r.peak_rss_mb]
         cells = [fmt.format(v).ljust(w) if i == 0 else fmt.format(v).rjust(w)
-                 for i, ((_, w, fmt), v) in enumerate(zip(COLUMNS, values))]
+                 for i, ((_, w, fmt), v) in enumerate(zip(COLUMNS, values, strict=False))]
         print("  ".join(cells) + ("   " + "; ".join(r.notes) if r.notes else ""))
 
 

@@ -28,7 +28,7 @@ import statistics
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -53,9 +53,9 @@ def main(argv=None) -> dict:
 
     import paho.mqtt.client as mqtt
     from fastapi.testclient import TestClient
+    from mon_support import CEMENT, GPS, MID, Drive, along, make_env, move
 
     from bench.databases import create_database, drop_database
-    from mon_support import CEMENT, GPS, MID, Drive, along, make_env, move
     from mqtt_bridge.signing import signed_payload
     from mqtt_bridge.worker import BridgeWorker
     from tests.brokers import Publisher, start_mosquitto, wait_bridge_ready
@@ -105,7 +105,7 @@ def main(argv=None) -> dict:
                 return f"wf/v1/dev/{GPS}/gps", signed_payload(GPS, secret, {"batch": items})
 
             kinds = ("UNAUTHORIZED_STOP", "RESTRICTED_ZONE_ENTRY", "IMPOSSIBLE_JUMP")
-            now = datetime.now(timezone.utc).replace(microsecond=0)
+            now = datetime.now(UTC).replace(microsecond=0)
             t = now - timedelta(hours=1.5 * args.trips + 2)
             for k in range(args.trips):
                 code = kinds[k % len(kinds)]

@@ -28,7 +28,7 @@ import os
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -65,6 +65,7 @@ def pure_trips(n: int, interval_s: float = 15.0):
 
 def pure_places():
     from detection_builders import ALL_PLACES, random_places
+
     from wasteflow.detection import PlaceIndex
 
     return PlaceIndex(ALL_PLACES + random_places(1000, 100))
@@ -147,12 +148,13 @@ def bench_db(n_trips: int, runs: int, keep: bool = False) -> dict:
 
     sys.path.insert(0, str(REPO / "tests" / "monitoring"))
     from mon_support import CEMENT, Drive, along, gps_records, load_records, make_env
+
+    from bench.databases import create_database, drop_database
     from tests.support import build_world
     from wasteflow.api.app import create_app
     from wasteflow.config import Settings
     from wasteflow.database import get_engine, session_scope
     from wasteflow.manifests.models import Manifest
-    from bench.databases import create_database, drop_database
     from wasteflow.monitoring.monitor import Monitor
     from wasteflow.registry.models import Site, Zone
 
@@ -174,7 +176,7 @@ def bench_db(n_trips: int, runs: int, keep: bool = False) -> dict:
                     session.add(Zone(name=f"zone {i}", kind=("rest_area", "restricted")[i % 2],
                                      geofence=_square(*c, 50 + rng.random() * 200)))
             env = make_env(world, engine, settings)
-            now = datetime.now(timezone.utc).replace(microsecond=0)
+            now = datetime.now(UTC).replace(microsecond=0)
             t = now - timedelta(hours=3 * n_trips + 6)
             fixes_per_trip = []
             for k in range(n_trips):

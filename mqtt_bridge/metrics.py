@@ -6,7 +6,7 @@ an HTTP endpoint that scrapers already understand, with nothing of ours to keep 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
@@ -39,7 +39,7 @@ class BridgeMetrics:
         self.duplicates.labels("load").inc(stored.loads - stored.loads_new)
         for reason, count in stored.quarantined.items():
             self.quarantined.labels(reason).inc(count)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for _low, high in stored.spans.values():
             self.lag.observe(max((now - high).total_seconds(), 0.0))
 

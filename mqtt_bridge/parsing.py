@@ -102,7 +102,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from mqtt_bridge import signing
@@ -270,8 +270,8 @@ def _as_bytes(payload: Any) -> bytes:
 
 def _as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def _check_size(raw: bytes, limits: Limits) -> None:
@@ -582,7 +582,7 @@ def _owntracks_fix(ctx: _Context, obj: dict, verified: bool) -> GpsRecord:
 
 def _epoch_timestamp(ctx: _Context, seconds: int, name: str) -> datetime:
     try:
-        moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
+        moment = datetime.fromtimestamp(seconds, tz=UTC)
     except (OverflowError, OSError, ValueError):
         raise _Reject("bad_timestamp", f"{name} {seconds} is not a usable epoch time in seconds")
     _check_time_window(ctx, moment, name)
@@ -728,7 +728,7 @@ def _parse_rfc3339(text: str) -> datetime | None:
         offset = timedelta(0) if zulu else _offset(sign, int(off_h), int(off_m))
         local = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second),
                          micro, tzinfo=timezone(offset))
-        return local.astimezone(timezone.utc)
+        return local.astimezone(UTC)
     except (ValueError, OverflowError):
         return None
 

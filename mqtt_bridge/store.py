@@ -75,7 +75,7 @@ class TelemetryStore:
             return 0
         if self.is_postgres:
             return _copy_insert(conn, table.name, columns, rows)
-        result = conn.execute(insert(table).prefix_with("OR IGNORE"), [dict(zip(columns, row)) for row in rows])
+        result = conn.execute(insert(table).prefix_with("OR IGNORE"), [dict(zip(columns, row, strict=False)) for row in rows])
         return max(result.rowcount, 0)
 
 

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import unquote, urlparse
 
 import paho.mqtt.client as mqtt
@@ -31,7 +31,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from mqtt_bridge.devices import DeviceDirectory
 from mqtt_bridge.metrics import BridgeMetrics
-from mqtt_bridge.parsing import TRANSIENT_REASONS, Accepted, Limits, Rejected, parse_message
+from mqtt_bridge.parsing import TRANSIENT_REASONS, Limits, Rejected, parse_message
 from mqtt_bridge.store import StoredBatch, TelemetryStore
 from wasteflow.config import Settings
 from wasteflow.database import get_engine
@@ -49,7 +49,7 @@ class BrokerAddress:
     password: str | None = None
 
     @classmethod
-    def parse(cls, url: str) -> "BrokerAddress":
+    def parse(cls, url: str) -> BrokerAddress:
         parsed = urlparse(url)
         if parsed.scheme not in ("mqtt", "tcp"):
             raise ValueError(f"WASTEFLOW_MQTT_URL must look like mqtt://user:pass@host:1883, not {url!r}")
@@ -238,7 +238,7 @@ class BridgeWorker:
             delay = min(delay * 2, 5.0)
 
     def _store(self, batch: list[Incoming]) -> None:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         results = [parse_message(m.topic, m.payload, self.devices.lookup, now, self.limits) for m in batch]
         if any(isinstance(r, Rejected) and r.reason in TRANSIENT_REASONS for r in results):
             raise TransientLookupError("device lookup failed")

@@ -21,13 +21,23 @@ import bisect
 import math
 import random
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from simulators import scenarios as sc
 from simulators.region import Flow, Region, SiteSpec, VehicleSpec
-from simulators.routes import (SPEED_KMH, Point, bendy, dist, distance_to_polyline, lerp, path_points, point_along,
-                               polyline_enters, polyline_length)
+from simulators.routes import (
+    SPEED_KMH,
+    Point,
+    bendy,
+    dist,
+    distance_to_polyline,
+    lerp,
+    path_points,
+    point_along,
+    polyline_enters,
+    polyline_length,
+)
 
 TZ = ZoneInfo("Asia/Shanghai")
 FIX_INTERVAL_S = 10
@@ -49,7 +59,7 @@ def iso(t: float) -> str:
 
 
 def to_dt(t: float) -> datetime:
-    return datetime.fromtimestamp(t, timezone.utc)
+    return datetime.fromtimestamp(t, UTC)
 
 
 def round20(kg: float) -> int:
@@ -101,7 +111,7 @@ def split_verts(verts: list[Vtx], s: float) -> tuple[list[Vtx], list[Vtx]]:
 def arclength_of_nearest(points: list[Point], q: Point) -> tuple[float, float]:
     """(arc length along the polyline of the point nearest q, that distance)."""
     best, best_s, s = math.inf, 0.0, 0.0
-    for a, b in zip(points, points[1:]):
+    for a, b in zip(points, points[1:], strict=False):
         d = dist(a, b)
         if d > 0:
             f = max(0.0, min(1.0, ((q[0] - a[0]) * (b[0] - a[0]) + (q[1] - a[1]) * (b[1] - a[1])) / (d * d)))
@@ -462,7 +472,7 @@ def plan_day(region: Region, trips: int, seed: int, day: date | None = None,
     days: list[TruckDay] = []
     calib = {k: random.Random(f"calib:{k}").uniform(-0.0012, 0.0012) for k in region.sites}
     serial = 0
-    for idx, (truck, count) in enumerate(zip(trucks, counts)):
+    for idx, (truck, count) in enumerate(zip(trucks, counts, strict=False)):
         trng = random.Random(f"truck:{seed}:{truck.plate}")
         scen = assigned.get(truck.plate)
         flows = [rng.choices(region.flows, weights)[0] for _ in range(count)]

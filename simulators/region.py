@@ -206,7 +206,7 @@ def credit_code(region_code: str, serial: int, variant: str = "") -> str:
     tail = f"{serial:05d}"
     body = f"91{region_code}MA" + (variant[:1] or "0") + "X" + tail
     body = "".join(c if c in CREDIT_CHARSET else "0" for c in body.upper())[:17]
-    total = sum(CREDIT_CHARSET.index(c) * w for c, w in zip(body, (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)))
+    total = sum(CREDIT_CHARSET.index(c) * w for c, w in zip(body, (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28), strict=False))
     return body + CREDIT_CHARSET[(31 - total % 31) % 31]
 
 

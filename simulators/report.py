@@ -98,7 +98,7 @@ from datetime import datetime  # noqa: E402
 from zoneinfo import ZoneInfo  # noqa: E402
 
 from simulators import maps  # noqa: E402
-from simulators.outcome import SEVERITY_RANK, haversine_m  # noqa: E402
+from simulators.outcome import SEVERITY_RANK  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -465,8 +465,8 @@ def _trip_card(no: str, outcome: Outcome, trip, site_names: dict[int, str], road
 <tr><td>To</td><td>{_e(site_names.get(m.get('receiver_site_id'), ''))}</td></tr>
 <tr><td>Dispatched</td><td>{_local(m.get('dispatched_at'))} (planned arrival {_local(m.get('planned_arrival'), '%H:%M')})</td></tr>
 <tr><td>Received</td><td>{_local(m.get('received_at'))} — status <b>{_e(m.get('status', ''))}</b></td></tr>
-<tr><td>Weighed out</td><td>{('%s kg net, ticket %s' % (format(dep['net_kg'], ','), _e(dep['ticket_no']))) if dep else '<span class="bad">no ticket</span>'}</td></tr>
-<tr><td>Weighed in</td><td>{('%s kg net, ticket %s' % (format(arr['net_kg'], ','), _e(arr['ticket_no']))) if arr else '<span class="bad">no ticket</span>'}</td></tr>
+<tr><td>Weighed out</td><td>{('{} kg net, ticket {}'.format(format(dep['net_kg'], ','), _e(dep['ticket_no']))) if dep else '<span class="bad">no ticket</span>'}</td></tr>
+<tr><td>Weighed in</td><td>{('{} kg net, ticket {}'.format(format(arr['net_kg'], ','), _e(arr['ticket_no']))) if arr else '<span class="bad">no ticket</span>'}</td></tr>
 <tr><td>Accepted</td><td>{(m.get('accepted_kg') or 0):,} kg</td></tr>
 <tr><td>Track</td><td>{(m.get('trip') or {}).get('fixes', 0)} fixes, {((m.get('trip') or {}).get('distance_m') or 0) / 1000:.1f} km</td></tr>
 </table>"""

@@ -61,7 +61,7 @@ def lerp(a: Point, b: Point, f: float) -> Point:
 
 
 def polyline_length(points: list[Point]) -> float:
-    return sum(dist(a, b) for a, b in zip(points, points[1:]))
+    return sum(dist(a, b) for a, b in zip(points, points[1:], strict=False))
 
 
 def point_segment_distance(p: Point, a: Point, b: Point) -> float:
@@ -74,12 +74,12 @@ def point_segment_distance(p: Point, a: Point, b: Point) -> float:
 
 
 def distance_to_polyline(p: Point, points: list[Point]) -> float:
-    return min(point_segment_distance(p, a, b) for a, b in zip(points, points[1:]))
+    return min(point_segment_distance(p, a, b) for a, b in zip(points, points[1:], strict=False))
 
 
 def point_along(points: list[Point], s: float) -> Point:
     """The point ``s`` metres along a polyline (clamped to its ends)."""
-    for a, b in zip(points, points[1:]):
+    for a, b in zip(points, points[1:], strict=False):
         d = dist(a, b)
         if s <= d and d > 0:
             return lerp(a, b, s / d)
@@ -90,7 +90,7 @@ def point_along(points: list[Point], s: float) -> Point:
 def split_at(points: list[Point], s: float) -> tuple[list[Point], list[Point]]:
     """The polyline cut ``s`` metres from its start: (head, tail), sharing the cut point."""
     head = [points[0]]
-    for i, (a, b) in enumerate(zip(points, points[1:])):
+    for i, (a, b) in enumerate(zip(points, points[1:], strict=False)):
         d = dist(a, b)
         if s <= d:
             cut = lerp(a, b, s / d) if d > 0 else a
@@ -121,8 +121,8 @@ def segments_cross(a: Point, b: Point, c: Point, d: Point) -> bool:
 def polyline_enters(points: list[Point], ring: list[Point]) -> bool:
     if any(point_in_polygon(p, ring) for p in points):
         return True
-    edges = list(zip(ring, ring[1:] + ring[:1]))
-    return any(segments_cross(a, b, c, d) for a, b in zip(points, points[1:]) for c, d in edges)
+    edges = list(zip(ring, ring[1:] + ring[:1], strict=False))
+    return any(segments_cross(a, b, c, d) for a, b in zip(points, points[1:], strict=False) for c, d in edges)
 
 
 # --- the road network ------------------------------------------------------------------------

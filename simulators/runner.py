@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import unquote, urlparse
 
 import httpx
@@ -178,7 +178,7 @@ class SimClock:
         self.t = t
 
     def __call__(self) -> datetime:
-        return datetime.fromtimestamp(self.t, timezone.utc)
+        return datetime.fromtimestamp(self.t, UTC)
 
 
 @dataclass

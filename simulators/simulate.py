@@ -16,7 +16,7 @@ from pathlib import Path
 
 from simulators.fleet import TZ, plan_day
 from simulators.region import build_region
-from simulators.runner import Api, ApiError, Publisher, SimClock, play, register_region
+from simulators.runner import Api, ApiError, Publisher, SimClock, register_region
 
 
 class DevicePublishers:

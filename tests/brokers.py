@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -108,7 +108,7 @@ class MosquittoProcess:
     def url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
 
-    def start(self) -> "MosquittoProcess":
+    def start(self) -> MosquittoProcess:
         self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen([MOSQUITTO, "-c", str(self.conf_path)], stdout=self._log,
                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -157,7 +157,7 @@ class MosquittoProcess:
             log.close()
             self._log = None
 
-    def __enter__(self) -> "MosquittoProcess":
+    def __enter__(self) -> MosquittoProcess:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -237,7 +237,7 @@ def stop_process(proc: subprocess.Popen, timeout: float = 15.0) -> int:
 
 
 def iso_now(offset_s: float = 0.0) -> str:
-    return datetime.fromtimestamp(time.time() + offset_s, timezone.utc).isoformat(timespec="microseconds")
+    return datetime.fromtimestamp(time.time() + offset_s, UTC).isoformat(timespec="microseconds")
 
 
 def gps_fix(seq: int, ts: str | None = None) -> dict:
@@ -302,7 +302,7 @@ class Publisher:
             self.connects += 1
             self.connected.set()
 
-    def connect(self, timeout: float = 10.0) -> "Publisher":
+    def connect(self, timeout: float = 10.0) -> Publisher:
         self.client.connect_async(self.address.host, self.address.port, keepalive=10)
         self.client.loop_start()
         if not self.connected.wait(timeout):
@@ -313,7 +313,7 @@ class Publisher:
         self.client.disconnect()
         self.client.loop_stop()
 
-    def __enter__(self) -> "Publisher":
+    def __enter__(self) -> Publisher:
         return self.connect()
 
     def __exit__(self, *exc) -> None:

@@ -9,15 +9,15 @@ The same holds for the tests marked ``mosquitto`` and the broker binary.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
-from sqlalchemy import text
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from wasteflow.api.app import create_app
 from wasteflow.config import Settings

@@ -7,7 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -41,7 +41,7 @@ def busy_world(world):
     1 rejected, 1 cancelled."""
     world.numbers = [world.file() for _ in range(4)]
     a, b, c, d = world.numbers
-    start = datetime.now(timezone.utc)
+    start = datetime.now(UTC)
     for no in (a, b, c):
         assert world.post(f"/v1/manifests/{no}/dispatch", {"departure_ticket_no": f"T-{no[-3:]}"},
                           "generator").status_code == 200
@@ -56,8 +56,8 @@ def test_every_change_is_an_entry(world):
     assert ledger_entries(world) == 0
     no = world.file()
     assert ledger_entries(world) == 1
-    dispatched_at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=1)
-    dispatched_at = min(dispatched_at, datetime.now(timezone.utc))
+    dispatched_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+    dispatched_at = min(dispatched_at, datetime.now(UTC))
     world.post(f"/v1/manifests/{no}/dispatch", {"at": dispatched_at.isoformat()}, "generator")
     assert ledger_entries(world) == 2
     world.post(f"/v1/manifests/{no}/receive", {"accepted_kg": 29_800, "arrival_ticket_no": "IN-7"}, "receiver")
@@ -96,7 +96,7 @@ def test_failed_requests_append_nothing(busy_world):
     c = world.numbers[2]
     before = world.get(f"/v1/manifests/{c}", "receiver").json()
     entries = ledger_entries(world)
-    future = (datetime.now(timezone.utc) + timedelta(hours=2)).isoformat()
+    future = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
     violation(world.post(f"/v1/manifests/{c}/receive", {"accepted_kg": 1, "at": future}, "receiver"),
               "at_in_future", "at")
     violation(world.post(f"/v1/manifests/{c}/receive", {"accepted_kg": 1, "arrival_ticket_no": "IN-9",

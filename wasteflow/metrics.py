@@ -10,10 +10,10 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from wasteflow.database import utcnow
 from wasteflow.findings.models import Finding
 from wasteflow.manifests.models import Manifest
 from wasteflow.quarantine.models import QuarantinedMessage
-from wasteflow.database import utcnow
 from wasteflow.tracks.models import GpsFix
 
 

@@ -4,9 +4,9 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-25 12:03:00.685246
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0001'

@@ -6,7 +6,6 @@ the per-test fixture truncates the database the shared world lives in.
 
 from __future__ import annotations
 
-
 import pytest
 from fastapi.testclient import TestClient
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.api._helpers import all_manifests, problem, violation
-from tests.support import auth, credit_code, square
+from tests.support import credit_code, square
 
 ACTIONS = {
     "dispatch": {},

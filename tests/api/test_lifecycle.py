@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from tests.api._helpers import (ago, all_manifests, conflict_state, invalid, ledger_entries, now, parse,
-                                problem, violation)
+from tests.api._helpers import (
+    ago,
+    all_manifests,
+    conflict_state,
+    invalid,
+    ledger_entries,
+    now,
+    parse,
+    problem,
+    violation,
+)
 
 NUMBER = re.compile(r"^WF-(\d{6})-(\d{8})-(\d{6})$")
 
@@ -34,7 +43,7 @@ def test_register_file_dispatch_receive(world):
     assert manifest["vehicle_plate"] == "蒙B12345"
     assert manifest["corridor_m"] == 800
     assert manifest["route"]["type"] == "LineString"
-    assert parse(manifest["planned_departure"]) == datetime(2026, 11, 23, 0, 0, tzinfo=timezone.utc)
+    assert parse(manifest["planned_departure"]) == datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
     assert manifest["departure_ticket"] is None and manifest["arrival_ticket"] is None
     assert isinstance(manifest["trip"], dict) and manifest["findings"] == []
     assert manifest["accepted_kg"] is None and manifest["dispatched_at"] is None

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from mqtt_bridge.parsing import Accepted, DeviceInfo, Rejected, parse_message
 from mqtt_bridge.signing import signed_payload
 
-NOW = datetime(2026, 11, 23, 0, 5, 0, tzinfo=timezone.utc)  # 08:05 in Baotou (+08:00)
+NOW = datetime(2026, 11, 23, 0, 5, 0, tzinfo=UTC)  # 08:05 in Baotou (+08:00)
 TS = "2026-11-23T08:00:05+08:00"                                # 5 minutes before NOW
 
 SECRET = "s3cret-for-tests"

@@ -1,22 +1,39 @@
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from _bridge_support import (
+    DROP,
+    NOW,
+    SECRET,
+    gps_fix,
+    load_reading,
+    lookup,
+    owntracks_location,
+    parse,
+    signed,
+    topic,
+    unsigned,
+    weigh_ticket,
+)
 
 from mqtt_bridge import parsing
 from mqtt_bridge.parsing import (
-    REASONS, TRANSIENT_REASONS, Accepted, GpsRecord, Limits, LoadRecord, Rejected, StatusRecord,
-    TicketRecord, parse_message,
+    REASONS,
+    TRANSIENT_REASONS,
+    Accepted,
+    GpsRecord,
+    Limits,
+    LoadRecord,
+    Rejected,
+    StatusRecord,
+    TicketRecord,
+    parse_message,
 )
 from mqtt_bridge.signing import sign
 
-from _bridge_support import (
-    DROP, NOW, SECRET, gps_fix, load_reading, lookup, owntracks_location, parse, signed, topic,
-    unsigned, weigh_ticket,
-)
-
-UTC = timezone.utc
+UTC = UTC
 TS_UTC = datetime(2026, 11, 23, 0, 0, 5, tzinfo=UTC)
 OWNTRACKS = "owntracks/alice/phone"
 
@@ -118,7 +135,7 @@ def test_timestamp_forms():
 
 
 def test_correct_signature_over_numbers_written_like_1e2():
-    wire = '{"seq": 1, "ts": "%s", "lat": 40.6571, "lon": 1e2}' % "2026-11-23T00:00:00Z"
+    wire = '{{"seq": 1, "ts": "{}", "lat": 40.6571, "lon": 1e2}}'.format("2026-11-23T00:00:00Z")
     sig = sign("gps-1", SECRET, json.loads(wire))
     body = wire[:-1] + f', "sig": "{sig}"}}'
     assert accepted(parse(topic("gps-1", "gps"), body.encode())).records[0].lon == 100.0

@@ -13,7 +13,7 @@ def test_canonical_json_sorts_keys_and_drops_whitespace():
 
 
 def test_canonical_json_keeps_non_ascii_as_utf8():
-    assert canonical_json({"plate": "蒙B12345"}) == '{"plate":"蒙B12345"}'.encode("utf-8")
+    assert canonical_json({"plate": "蒙B12345"}) == '{"plate":"蒙B12345"}'.encode()
 
 
 def test_canonical_json_numbers_as_python_reserialises_them():
@@ -23,7 +23,7 @@ def test_canonical_json_numbers_as_python_reserialises_them():
 
 def test_sign_matches_the_spec_formula():
     payload = {"seq": 1, "plate": "蒙B12345", "lat": 40.6571}
-    message = b"dev-1\n" + '{"lat":40.6571,"plate":"蒙B12345","seq":1}'.encode("utf-8")
+    message = b"dev-1\n" + '{"lat":40.6571,"plate":"蒙B12345","seq":1}'.encode()
     expected = hmac.new(SECRET.encode(), message, hashlib.sha256).hexdigest()
     assert sign("dev-1", SECRET, payload) == expected
     assert expected == expected.lower() and len(expected) == 64
@@ -57,5 +57,5 @@ def test_signature_survives_sender_number_spelling():
 def test_signed_payload_round_trips():
     body = signed_payload("d", SECRET, {"plate": "蒙B12345", "n": 40.6571})
     decoded = json.loads(body.decode("utf-8"))
-    assert "蒙B12345".encode("utf-8") in body
+    assert "蒙B12345".encode() in body
     assert verify("d", SECRET, decoded)

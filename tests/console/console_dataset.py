@@ -25,9 +25,9 @@ DISPATCHED = datetime.fromisoformat("2025-03-12T08:00:00+08:00")
 
 def _along(route, fraction):
     """The point ``fraction`` of the way along ``route`` (planar, fine for a picture)."""
-    legs = [math.dist(a, b) for a, b in zip(route, route[1:])]
+    legs = [math.dist(a, b) for a, b in zip(route, route[1:], strict=False)]
     target = fraction * sum(legs)
-    for (a, b), leg in zip(zip(route, route[1:]), legs):
+    for (a, b), leg in zip(zip(route, route[1:], strict=False), legs, strict=False):
         if target <= leg:
             t = target / leg if leg else 0
             return [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t]

@@ -256,7 +256,7 @@ class Scenario:
 def drive_route(b: TrackBuilder, a: float, z: float, kmh: float, events=None) -> None:
     """Drive along ROUTE from fraction a to z, calling events[f](builder) on reaching f."""
     stops = sorted(f for f in (events or {}) if a < f < z)
-    for lo, hi in zip([a] + stops, stops + [z]):
+    for lo, hi in zip([a] + stops, stops + [z], strict=False):
         b.drive_along(ROUTE, kmh, lo, hi)
         if hi in (events or {}) and hi != z:
             events[hi](b)

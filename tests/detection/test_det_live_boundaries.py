@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
-
 from detection_builders import (
-    FOREIGN_PARKING_C, GEN_C, OTHER_C, OWN_PARKING_C, PLACES, REC_C, REST_C, RESTRICTED,
-    ROUTE, TrackBuilder, at, codes, distance_m, load_series, make_trip, move, route_point,
+    FOREIGN_PARKING_C,
+    GEN_C,
+    OTHER_C,
+    OWN_PARKING_C,
+    PLACES,
+    REC_C,
+    REST_C,
+    RESTRICTED,
+    ROUTE,
+    TrackBuilder,
+    at,
+    codes,
+    distance_m,
+    load_series,
+    make_trip,
+    move,
+    route_point,
 )
+
 from wasteflow.detection import Fix, PlaceIndex, Thresholds, detect_live, find_stops, reconcile
 
 TH = Thresholds()

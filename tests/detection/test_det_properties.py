@@ -9,16 +9,34 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
+from detection_builders import (
+    ALL_PLACES,
+    GEN_C,
+    GEOD,
+    PLACES,
+    REC_C,
+    ROUTE,
+    T0,
+    at,
+    clean_scenario,
+    make_trip,
+    move,
+    random_places,
+    ticket,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from detection_builders import (
-    ALL_PLACES, GEN_C, GEOD, PLACES, REC_C, ROUTE, T0, at, clean_scenario, distance_m, make_trip,
-    move, random_places, ticket,
-)
 from wasteflow.detection import (
-    Fix, FindingDraft, LoadReading, PlaceIndex, Thresholds, carry_episode_keys, detect_live,
-    find_stops, reconcile,
+    FindingDraft,
+    Fix,
+    LoadReading,
+    PlaceIndex,
+    Thresholds,
+    carry_episode_keys,
+    detect_live,
+    find_stops,
+    reconcile,
 )
 from wasteflow.detection.geo import LocalFrame, chord_m, ecef
 
@@ -79,7 +97,7 @@ def test_find_stops_is_order_independent(fixes):
 
 
 def test_stop_key_is_stable_while_the_stop_grows():
-    from detection_builders import TrackBuilder, route_point
+    from detection_builders import TrackBuilder
     b = TrackBuilder(GEN_C, interval_s=10, sigma_m=15, seed=4).emit()
     b.drive_along(ROUTE, 60, 0, 0.3).wait(1800).drive_along(ROUTE, 60, 0.3, 0.4)
     seen = set()
@@ -122,7 +140,7 @@ def test_place_index_boundary_is_inside_and_zones_are_found():
     assert [p.id for p in PLACES.containing(minx, (miny + maxy) / 2)] == [1]
     assert PLACES.containing(minx - 1e-4, (miny + maxy) / 2) == []
     pts, places = PLACES.query([GEN_C[0], REC_C[0], float("nan")], [GEN_C[1], REC_C[1], 0.0])
-    assert sorted(zip(pts.tolist(), places.tolist())) == [(0, 0), (1, 1)]
+    assert sorted(zip(pts.tolist(), places.tolist(), strict=False)) == [(0, 0), (1, 1)]
 
 
 # -- speed ---------------------------------------------------------------------------------

@@ -6,13 +6,29 @@ import json
 from datetime import timedelta
 
 import pytest
-
 from detection_builders import (
-    GATE_QUEUE, GEN_C, PLACES, REC_C, RECEIVER, ROUTE, TrackBuilder, at, codes, make_trip, move,
-    replace, ticket,
+    GATE_QUEUE,
+    GEN_C,
+    PLACES,
+    RECEIVER,
+    ROUTE,
+    TrackBuilder,
+    at,
+    codes,
+    make_trip,
+    replace,
+    ticket,
 )
+
 from wasteflow.detection import (
-    Fix, Thresholds, capacity_exceeded, loaded_window, overdue, reconcile, tolerance_kg, trip_phase,
+    Fix,
+    Thresholds,
+    capacity_exceeded,
+    loaded_window,
+    overdue,
+    reconcile,
+    tolerance_kg,
+    trip_phase,
 )
 
 TH = Thresholds()

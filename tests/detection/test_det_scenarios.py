@@ -8,11 +8,23 @@ import json
 import pytest
 import shapely
 import shapely.ops
-
 from detection_builders import (
-    GATE_QUEUE, OTHER_C, PLACES, RESTRICTED, RESTRICTED_C, at, above_info, clean_scenario, codes,
-    distance_m, load_series, move, route_point, ticket,
+    GATE_QUEUE,
+    OTHER_C,
+    PLACES,
+    RESTRICTED,
+    RESTRICTED_C,
+    above_info,
+    at,
+    clean_scenario,
+    codes,
+    distance_m,
+    load_series,
+    move,
+    route_point,
+    ticket,
 )
+
 from wasteflow.detection import Thresholds, detect_live, reconcile
 
 TH = Thresholds()

@@ -34,8 +34,9 @@ def _ticket(engine, world, manifest_no: str, direction: str, net: int, at: str) 
     ts = datetime.fromisoformat(at)
     site = world.ids["cement"] if direction == "arrival" else None
     with session_scope(engine) as session:
-        from wasteflow.manifests.models import Manifest
         from sqlmodel import select
+
+        from wasteflow.manifests.models import Manifest
         manifest = session.exec(select(Manifest).where(Manifest.manifest_no == manifest_no)).one()
         site = site or manifest.generator_site_id
         seq = next(_seq)

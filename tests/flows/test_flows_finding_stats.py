@@ -45,7 +45,7 @@ def retime(engine, finding_id: int, raised: str, *offsets_h: float) -> None:
         events = session.exec(select(FindingEvent).where(FindingEvent.finding_id == finding_id)
                               .order_by(FindingEvent.id)).all()
         assert len(events) == len(offsets_h) + 1
-        for event, hours in zip(events, (0, *offsets_h)):
+        for event, hours in zip(events, (0, *offsets_h), strict=False):
             event.at = t(raised) + timedelta(hours=hours)
             session.add(event)
 

@@ -18,9 +18,21 @@ from sqlalchemy import text
 from mqtt_bridge.embedded import EmbeddedBroker
 from mqtt_bridge.signing import signed_payload
 from mqtt_bridge.worker import BridgeWorker
-from tests.brokers import (Publisher, bridge_log, free_port, gps_fix, gps_topic, signed_batch,
-                           signed_fix, start_bridge_process, start_mosquitto, stop_process, table_count,
-                           wait_bridge_ready, wait_for_count)
+from tests.brokers import (
+    Publisher,
+    bridge_log,
+    free_port,
+    gps_fix,
+    gps_topic,
+    signed_batch,
+    signed_fix,
+    start_bridge_process,
+    start_mosquitto,
+    stop_process,
+    table_count,
+    wait_bridge_ready,
+    wait_for_count,
+)
 from wasteflow.config import Settings
 
 pytestmark = pytest.mark.mosquitto

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pyproj
 from sqlmodel import Session, select
@@ -48,7 +48,7 @@ def along(frac: float) -> tuple[float, float]:
 
 
 def base_time(hours_ago: float = 6.0) -> datetime:
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     return now - timedelta(hours=hours_ago)
 
 
@@ -61,14 +61,14 @@ class Drive:
     every: float = 10.0
     points: list[tuple[datetime, float, float]] = field(default_factory=list)
 
-    def fix(self) -> "Drive":
+    def fix(self) -> Drive:
         self.points.append((self.t, self.pos[0], self.pos[1]))
         return self
 
     def tick(self) -> None:
         self.t += timedelta(seconds=self.every)
 
-    def go(self, to: tuple[float, float], kmh: float = 60.0) -> "Drive":
+    def go(self, to: tuple[float, float], kmh: float = 60.0) -> Drive:
         dist = distance_m(self.pos, to)
         steps = max(1, math.ceil(dist / (kmh / 3.6 * self.every)))
         start = self.pos
@@ -79,18 +79,18 @@ class Drive:
             self.fix()
         return self
 
-    def stay(self, seconds: float) -> "Drive":
+    def stay(self, seconds: float) -> Drive:
         for _ in range(int(seconds // self.every)):
             self.tick()
             self.fix()
         return self
 
-    def jump(self, to: tuple[float, float]) -> "Drive":
+    def jump(self, to: tuple[float, float]) -> Drive:
         self.tick()
         self.pos = to
         return self.fix()
 
-    def wait(self, seconds: float) -> "Drive":
+    def wait(self, seconds: float) -> Drive:
         """Time passes without fixes (a tunnel, a dead terminal)."""
         self.t += timedelta(seconds=seconds)
         return self
@@ -232,4 +232,4 @@ def window(finding: Finding) -> tuple[datetime, datetime]:
 
 
 def _aware(ts: datetime) -> datetime:
-    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)

@@ -15,8 +15,8 @@ from datetime import timedelta
 
 import paho.mqtt.client as mqtt
 import pytest
+from mon_support import CEMENT, GPS, LOAD, PLATE, Drive, along, base_time, make_env, move
 
-from mon_support import CEMENT, GPS, LOAD, MID, PLATE, Drive, along, base_time, make_env, move
 from mqtt_bridge.signing import signed_payload
 from mqtt_bridge.worker import BridgeWorker
 from tests.brokers import MOSQUITTO, Publisher, start_mosquitto, wait_bridge_ready

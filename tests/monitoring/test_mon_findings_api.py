@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-
 from mon_support import CEMENT, PLANT, Drive, along, base_time, move
+
 from tests.support import auth
 
 

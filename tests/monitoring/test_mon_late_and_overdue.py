@@ -3,10 +3,9 @@ on an injectable clock and a receipt signed in time withdraws it."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from mon_support import CEMENT, Drive, along, base_time, distance_m, make_env, window
 
 
@@ -75,7 +74,7 @@ class Clock:
 
 @pytest.fixture
 def clocked(world, engine, settings):
-    clock = Clock(datetime.now(timezone.utc))
+    clock = Clock(datetime.now(UTC))
     return make_env(world, engine, settings, clock=clock), clock
 
 
@@ -96,7 +95,7 @@ def test_overdue_raised_by_the_watchdog_and_withdrawn_by_a_timely_receipt(clocke
     assert len(env.findings(no, "OVERDUE")) == 1
 
     # the receipt reaches the API now, signed (at) before the deadline: it came in time
-    env.receive(no, 30000, datetime.now(timezone.utc) - timedelta(minutes=1))
+    env.receive(no, 30000, datetime.now(UTC) - timedelta(minutes=1))
     [overdue] = env.findings(no, "OVERDUE")
     assert overdue.status == "withdrawn"
     assert "before the deadline" in env.history(overdue.id)[-1].note
@@ -107,9 +106,9 @@ def test_overdue_stays_when_the_receipt_is_late(clocked):
     t0 = base_time(3)
     no = env.dispatch(t0, planned_arrival=(t0 + timedelta(minutes=30)).isoformat())
     deadline = t0 + timedelta(minutes=150)
-    clock.now = datetime.now(timezone.utc)
+    clock.now = datetime.now(UTC)
     [overdue] = env.detector.run_watchdog()
-    received_at = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=1)
+    received_at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
     env.receive(no, 30000, received_at)
     [overdue] = env.findings(no, "OVERDUE")
     assert overdue.status == "open"

@@ -1,6 +1,6 @@
 """A receipt committed while live detection holds a stale copy of the manifest is never undone."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 
@@ -10,7 +10,7 @@ from wasteflow.monitoring.recording import advance
 
 
 def test_a_stale_phase_change_does_not_overwrite_a_receipt(world, engine):
-    t0 = datetime.now(timezone.utc) - timedelta(hours=2)
+    t0 = datetime.now(UTC) - timedelta(hours=2)
     number = world.file(at=(t0 - timedelta(minutes=5)).isoformat())
     assert world.post(f"/v1/manifests/{number}/dispatch", {"at": t0.isoformat()}, "generator").status_code == 200
     stale_session = Session(engine, expire_on_commit=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -30,7 +30,7 @@ def test_api_metrics_count_quarantine_findings_and_manifests(world, client, engi
 
 def test_bridge_metrics_count_stored_duplicates_quarantine_and_lag():
     metrics = BridgeMetrics()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     metrics.observe(5, StoredBatch(fixes=4, fixes_new=3, spans={"gps-1": (now, now)},
                                    quarantined={"bad_signature": 1}))
     value = metrics.registry.get_sample_value

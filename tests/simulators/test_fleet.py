@@ -11,11 +11,10 @@ import pytest
 from mqtt_bridge.signing import signed_payload, verify
 from simulators import scenarios as sc
 from simulators.fleet import FIX_INTERVAL_S, plan_day, route_info
-from simulators.region import build_region
+from simulators.region import build_region, credit_code
 from simulators.routes import distance_to_polyline, polyline_enters
 from simulators.runner import payload_digest
 from wasteflow.registry.rules import check_credit_code, check_geofence, check_plate, check_route
-from simulators.region import credit_code
 
 DAY = date(2026, 11, 23)
 
@@ -61,12 +60,12 @@ def test_routes_are_roads_not_straight_lines(region):
         far = max(distance_to_polyline(p, [a, b]) for p in route)
         assert far > 300, flow
         turns = 0
-        for p, q, r in zip(route, route[1:], route[2:]):
+        for p, q, r in zip(route, route[1:], route[2:], strict=False):
             h1 = math.atan2(q[1] - p[1], q[0] - p[0])
             h2 = math.atan2(r[1] - q[1], r[0] - q[0])
             turns += abs((h2 - h1 + math.pi) % (2 * math.pi) - math.pi) > math.radians(15)
         assert turns >= 2, flow
-        length = sum(math.dist(p, q) for p, q in zip(route, route[1:]))
+        length = sum(math.dist(p, q) for p, q in zip(route, route[1:], strict=False))
         assert length > 1.05 * math.dist(a, b), flow
 
 

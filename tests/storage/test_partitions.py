@@ -1,6 +1,6 @@
 """PostgreSQL telemetry is partitioned by month; maintenance creates months ahead and applies retention."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -28,11 +28,11 @@ def pg_engine(db_kind, engine):
 
 
 def test_fixes_land_in_their_month_and_old_months_are_dropped(pg_engine, world):
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     report = maintain(pg_engine, months_ahead=2, today=today)
     assert len(report.created) == 6  # 3 months × 2 tables
     assert maintain(pg_engine, months_ahead=2, today=today).created == []  # idempotent
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with pg_engine.begin() as conn:
         for seq, ts in enumerate((now, now - timedelta(days=400))):
             conn.execute(text("INSERT INTO gps_fix (device_id, ts, seq, lat, lon, verified, received_at) "

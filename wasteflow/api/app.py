@@ -42,17 +42,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _include_routers(app: FastAPI) -> None:
     from wasteflow.auth.views import router as regulators
+    from wasteflow.console.views import router as console
+    from wasteflow.exports.views import router as exports
+    from wasteflow.findings.stats_views import router as finding_stats
     from wasteflow.findings.views import router as findings
+    from wasteflow.flows.views import router as flows
+    from wasteflow.ledger.history_views import router as ledger_history
     from wasteflow.ledger.views import router as ledger
     from wasteflow.manifests.views import router as manifests
     from wasteflow.quarantine.views import router as quarantine
     from wasteflow.registry.views import router as registry
     from wasteflow.tracks.views import router as tracks
-    from wasteflow.console.views import router as console
-    from wasteflow.exports.views import router as exports
-    from wasteflow.findings.stats_views import router as finding_stats
-    from wasteflow.flows.views import router as flows
-    from wasteflow.ledger.history_views import router as ledger_history
 
     # finding_stats before findings, so /v1/findings/{id} does not swallow /v1/findings/stats
     for router in (regulators, registry, manifests, ledger_history, tracks, finding_stats, findings, quarantine,

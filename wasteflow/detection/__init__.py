@@ -1,8 +1,8 @@
 """Detection: pure functions from trip data to finding drafts (findings.md)."""
 
 from .model import (
-    Fix,
     FindingDraft,
+    Fix,
     LoadReading,
     Place,
     Stop,

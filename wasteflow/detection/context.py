@@ -21,7 +21,6 @@ from datetime import datetime
 from functools import cached_property
 
 import numpy as np
-
 import shapely
 
 from .geo import LocalFrame, chord_m, covers_lonlat, derived, ecef, ecef_point, local_frame, representative_lonlat

@@ -110,10 +110,10 @@ def derived(geometry, tag, compute):
     return value
 
 
-_FRAMES: dict[tuple[float, float], "LocalFrame"] = {}
+_FRAMES: dict[tuple[float, float], LocalFrame] = {}
 
 
-def local_frame(lon0: float, lat0: float) -> "LocalFrame":
+def local_frame(lon0: float, lat0: float) -> LocalFrame:
     """A (shared, immutable) LocalFrame at (lon0, lat0)."""
     key = (float(lon0), float(lat0))
     frame = _FRAMES.get(key)

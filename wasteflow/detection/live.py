@@ -33,7 +33,7 @@ def true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
     edges = np.diff(padded)
     starts = np.nonzero(edges == 1)[0]
     ends = np.nonzero(edges == -1)[0] - 1
-    return list(zip(starts.tolist(), ends.tolist()))
+    return list(zip(starts.tolist(), ends.tolist(), strict=False))
 
 
 def consecutive_runs(indices: np.ndarray) -> list[tuple[int, int]]:
@@ -43,7 +43,7 @@ def consecutive_runs(indices: np.ndarray) -> list[tuple[int, int]]:
     breaks = np.nonzero(np.diff(indices) != 1)[0]
     starts = np.concatenate(([0], breaks + 1))
     ends = np.concatenate((breaks, [indices.size - 1]))
-    return [(int(indices[a]), int(indices[b])) for a, b in zip(starts, ends)]
+    return [(int(indices[a]), int(indices[b])) for a, b in zip(starts, ends, strict=False)]
 
 
 def r1(x: float) -> float:
@@ -295,7 +295,7 @@ def hits_by_place(ctx: TripContext):
         return
     uniq, starts = np.unique(places, return_index=True)
     ends = np.append(starts[1:], places.size)
-    for p, a, b in zip(uniq, starts, ends):
+    for p, a, b in zip(uniq, starts, ends, strict=False):
         yield ctx.places.places[int(p)], pts[a:b]
 
 

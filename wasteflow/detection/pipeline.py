@@ -9,8 +9,8 @@ fixes).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Mapping
 
 import numpy as np
 

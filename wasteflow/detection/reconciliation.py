@@ -12,7 +12,7 @@ import shapely
 
 from .context import TripContext
 from .geo import geodesic_m
-from .live import load_drop_evidence, r1, stop_evidence, place_evidence
+from .live import load_drop_evidence, place_evidence, r1, stop_evidence
 from .model import CRITICAL, WARNING, FindingDraft, Ticket
 from .tolerance import tolerance_kg
 from .track import iso

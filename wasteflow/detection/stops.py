@@ -12,7 +12,7 @@ that fix lies within the radius of it -- a single vectorised test that discards 
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 

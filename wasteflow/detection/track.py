@@ -7,16 +7,15 @@ non-finite or out-of-range coordinates are dropped: they cannot be placed on the
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from operator import attrgetter
 from datetime import UTC, datetime
-from typing import Iterable, Sequence
+from operator import attrgetter
 
 import numpy as np
 
 from .geo import ecef
 from .model import Fix, LoadReading
-
 
 _TS, _LON, _LAT, _VERIFIED, _SEQ = (attrgetter(name) for name in ("ts", "lon", "lat", "verified", "seq"))
 _LOAD_KG = attrgetter("load_kg")
@@ -42,7 +41,7 @@ class Track:
     verified: np.ndarray  # bool
 
     @classmethod
-    def from_fixes(cls, fixes: Iterable[Fix]) -> "Track":
+    def from_fixes(cls, fixes: Iterable[Fix]) -> Track:
         fixes = list(fixes)
         if not fixes:
             return cls([], *(np.empty(0) for _ in range(3)), np.empty((0, 3)), np.empty(0, bool))
@@ -66,7 +65,7 @@ class Track:
             seq = seq[order] if seq is not None else None
         keep = _not_repeats(fixes, t, seq) if seq is not None else None
         if keep is not None:
-            fixes = [o for o, k in zip(fixes, keep) if k]
+            fixes = [o for o, k in zip(fixes, keep, strict=False) if k]
             t, lon, lat, verified = t[keep], lon[keep], lat[keep], verified[keep]
         return cls(fixes, t, lon, lat, ecef(lon, lat), verified)
 
@@ -131,7 +130,7 @@ class LoadSeries:
     kg: np.ndarray
 
     @classmethod
-    def from_readings(cls, readings: Iterable[LoadReading]) -> "LoadSeries":
+    def from_readings(cls, readings: Iterable[LoadReading]) -> LoadSeries:
         readings = list(readings)
         n = len(readings)
         t = np.fromiter(map(_timestamp, map(_TS, readings)), float, n)
@@ -143,11 +142,11 @@ class LoadSeries:
             t, kg, seq = t[order], kg[order], seq[order]
         keep = _not_repeats(readings, t, seq)
         if keep is not None:
-            readings = [r for r, k in zip(readings, keep) if k]
+            readings = [r for r, k in zip(readings, keep, strict=False) if k]
             t, kg = t[keep], kg[keep]
         return cls(readings, t, kg)
 
-    def between(self, start: float, end: float) -> "LoadSeries":
+    def between(self, start: float, end: float) -> LoadSeries:
         i = int(np.searchsorted(self.t, start, side="left"))
         j = int(np.searchsorted(self.t, end, side="right"))
         return LoadSeries(self.readings[i:j], self.t[i:j], self.kg[i:j])

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from wasteflow.errors import RuleViolation
 
 PERIODS = ("day", "month", "year")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_EARLIEST = datetime(1000, 1, 1, tzinfo=timezone.utc)
-_LATEST = datetime(9000, 1, 1, tzinfo=timezone.utc)
+_EARLIEST = datetime(1000, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -43,14 +43,14 @@ def parse_bound(value: str | None, field: str, tz: str, *, upper: bool) -> datet
             day = date.fromisoformat(value)
             if upper:
                 day = day + timedelta(days=1)
-            moment = datetime.combine(day, time(), tzinfo=ZoneInfo(tz)).astimezone(timezone.utc)
+            moment = datetime.combine(day, time(), tzinfo=ZoneInfo(tz)).astimezone(UTC)
         else:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
             if moment.tzinfo is None:
                 raise RuleViolation("time_offset", field,
                                     f"give {field} as a date (2026-11-23) or a time with an offset "
                                     "(2026-11-23T08:00:00+08:00)")
-            moment = moment.astimezone(timezone.utc)
+            moment = moment.astimezone(UTC)
     except (ValueError, OverflowError):
         raise RuleViolation("bad_time", field,
                             f"{field} must be a date (2026-11-23) or an RFC 3339 time with an offset") from None
@@ -71,8 +71,8 @@ def year_window(year: int, tz: str) -> Window:
     if not 1000 <= year <= 8999:
         raise RuleViolation("out_of_range", "year", "year must lie between 1000 and 8999")
     zone = ZoneInfo(tz)
-    start = datetime(year, 1, 1, tzinfo=zone).astimezone(timezone.utc)
-    end = datetime(year + 1, 1, 1, tzinfo=zone).astimezone(timezone.utc)
+    start = datetime(year, 1, 1, tzinfo=zone).astimezone(UTC)
+    end = datetime(year + 1, 1, 1, tzinfo=zone).astimezone(UTC)
     return Window(start, end)
 
 

@@ -24,7 +24,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, or_, select as sa_select
+from sqlalchemy import case, func, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from wasteflow.auth.service import Principal

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, text
@@ -20,7 +20,7 @@ from wasteflow.ledger_verify import canonical_json, entry_hash, verify_entries
 
 
 def rfc3339(value: datetime) -> str:
-    return value.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def append(session: Session, kind: str, at: datetime, body: dict[str, Any],

@@ -21,8 +21,13 @@ from wasteflow.errors import Forbidden, NotFound, RuleViolation
 from wasteflow.ledger import service as ledger
 from wasteflow.manifests.lifecycle import TIMESTAMP_FIELD, check_signature_time, next_state
 from wasteflow.manifests.models import Manifest
-from wasteflow.manifests.schemas import (CancelSignature, DispatchSignature, ManifestCreate,
-                                         ReceiveSignature, RejectSignature)
+from wasteflow.manifests.schemas import (
+    CancelSignature,
+    DispatchSignature,
+    ManifestCreate,
+    ReceiveSignature,
+    RejectSignature,
+)
 from wasteflow.registry import rules
 from wasteflow.registry.models import Enterprise, Site
 from wasteflow.registry.service import known_waste_code, permits, vehicle_by_plate

@@ -15,9 +15,17 @@ from wasteflow.config import Settings
 from wasteflow.findings import service as findings
 from wasteflow.manifests import service
 from wasteflow.manifests.models import Manifest
-from wasteflow.manifests.schemas import (CancelSignature, DispatchSignature, FiledManifest, ManifestCreate,
-                                         ManifestPage, ManifestPublic, ReceiveSignature, RejectSignature,
-                                         TicketPublic)
+from wasteflow.manifests.schemas import (
+    CancelSignature,
+    DispatchSignature,
+    FiledManifest,
+    ManifestCreate,
+    ManifestPage,
+    ManifestPublic,
+    ReceiveSignature,
+    RejectSignature,
+    TicketPublic,
+)
 from wasteflow.tickets.service import linked_ticket
 from wasteflow.tracks import service as tracks
 

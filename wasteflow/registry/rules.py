@@ -35,7 +35,7 @@ _GEOD = Geod(ellps="WGS84")
 
 
 def credit_code_check_char(first17: str) -> str:
-    total = sum(CREDIT_CODE_CHARSET.index(c) * w for c, w in zip(first17, CREDIT_CODE_WEIGHTS))
+    total = sum(CREDIT_CODE_CHARSET.index(c) * w for c, w in zip(first17, CREDIT_CODE_WEIGHTS, strict=False))
     return CREDIT_CODE_CHARSET[(31 - total % 31) % 31]
 
 

@@ -13,8 +13,7 @@ from wasteflow.config import Settings
 from wasteflow.errors import Conflict, Forbidden, NotFound, RuleViolation
 from wasteflow.registry import rules
 from wasteflow.registry.models import Device, Enterprise, Site, Vehicle, WasteCategory, Zone
-from wasteflow.registry.schemas import (DeviceCreate, EnterpriseCreate, SiteCreate, VehicleCreate,
-                                        ZoneCreate)
+from wasteflow.registry.schemas import DeviceCreate, EnterpriseCreate, SiteCreate, VehicleCreate, ZoneCreate
 
 DEVICE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 OWNTRACKS_DEVICE_ID = re.compile(r"^owntracks:[A-Za-z0-9._-]{1,32}/[A-Za-z0-9._-]{1,32}$")

@@ -8,9 +8,21 @@ from wasteflow.auth.service import Principal
 from wasteflow.auth.views import EmptyBody
 from wasteflow.config import Settings
 from wasteflow.registry import service
-from wasteflow.registry.schemas import (Created, DeviceCreate, DeviceIssued, EnterpriseCreate, EnterprisePublic,
-                                        KeyIssued, SiteCreate, SitePublic, VehicleCreate, VehiclePublic,
-                                        WasteCategoryPublic, ZoneCreate, ZonePublic)
+from wasteflow.registry.schemas import (
+    Created,
+    DeviceCreate,
+    DeviceIssued,
+    EnterpriseCreate,
+    EnterprisePublic,
+    KeyIssued,
+    SiteCreate,
+    SitePublic,
+    VehicleCreate,
+    VehiclePublic,
+    WasteCategoryPublic,
+    ZoneCreate,
+    ZonePublic,
+)
 
 router = APIRouter(prefix="/v1", tags=["registry"], responses=responses(401, 403, 404, 409, 422))
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from shapely.geometry import mapping
 
-from wasteflow.detection.model import Place, Trip
+from wasteflow.detection.model import Place, Thresholds, Trip
 from wasteflow.detection.stops import find_stops
-from wasteflow.detection.model import Thresholds
 
 
 def _feature(geometry: dict, **properties) -> dict:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -63,7 +63,7 @@ def maintain(engine: Engine, months_ahead: int = 3, retention_days: int = 0,
     report = MaintenanceReport()
     if engine.dialect.name != "postgresql":
         return report
-    today = today or datetime.now(timezone.utc).date()
+    today = today or datetime.now(UTC).date()
     with engine.begin() as conn:
         for table in TELEMETRY_TABLES:
             existing = set(_partitions(conn, table))
