@@ -1,0 +1,116 @@
+"""The MQTT side every gateway shares: QoS 1 publishes a caller can wait on until PUBACK.
+
+A gateway tells a device "received" only after the broker has acknowledged what was
+published for it (devices.md), so each publish returns a future that completes on the
+broker's PUBACK. While the broker is away paho keeps the messages and sends them again
+after reconnecting (with backoff); the futures simply complete later, and a caller that
+cannot wait that long gives up on its own timeout without acknowledging its device.
+
+Works from asyncio (``await publisher.publish(...)``) and from plain threads
+(``publisher.publish_future(...).result(timeout)``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import threading
+from concurrent.futures import Future
+
+import paho.mqtt.client as mqtt
+
+from mqtt_bridge.worker import BrokerAddress
+
+log = logging.getLogger("wasteflow.gateway")
+
+QUARANTINE_TOPIC = "wf/v1/quarantine/{gateway}"
+
+
+class PublishRefused(RuntimeError):
+    """The broker answered the PUBLISH with a failure reason code (e.g. not authorised)."""
+
+
+def device_topic(device_id: str, kind: str) -> str:
+    return f"wf/v1/dev/{device_id}/{kind}"
+
+
+def quarantine_message(gateway: str, device_id: str | None, reason: str, raw: bytes) -> tuple[str, bytes]:
+    """What a gateway could not translate, for the bridge's quarantine (mqtt.md, "Bad input")."""
+    body = {"device_id": device_id, "reason": reason, "raw": base64.b64encode(raw).decode("ascii")}
+    return QUARANTINE_TOPIC.format(gateway=gateway), json.dumps(body, separators=(",", ":")).encode()
+
+
+class GatewayPublisher:
+    def __init__(self, mqtt_url: str, client_id: str, protocol: str = "5"):
+        self.address = BrokerAddress.parse(mqtt_url)
+        self.client_id = client_id
+        self.mqtt5 = protocol.strip() == "5"
+        self.connected = threading.Event()
+        self._pending: dict[int, Future[None]] = {}
+        self._lock = threading.Lock()
+        self.client = self._make_client()
+
+    def _make_client(self) -> mqtt.Client:
+        protocol = mqtt.MQTTv5 if self.mqtt5 else mqtt.MQTTv311
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=protocol)
+        if self.address.username:
+            client.username_pw_set(self.address.username, self.address.password)
+        client.max_inflight_messages_set(1000)
+        client.max_queued_messages_set(0)
+        client.reconnect_delay_set(min_delay=1, max_delay=16)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        return client
+
+    def start(self) -> None:
+        self.client.connect_async(self.address.host, self.address.port, keepalive=30)
+        self.client.loop_start()
+
+    def wait_connected(self, timeout: float = 10.0) -> bool:
+        return self.connected.wait(timeout)
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def publish_future(self, topic: str, payload: bytes) -> Future[None]:
+        """Publish with QoS 1; the future completes when the broker has acknowledged it."""
+        done: Future[None] = Future()
+        with self._lock:  # held until the mid is registered, so a fast PUBACK cannot be missed
+            info = self.client.publish(topic, payload, qos=1)
+            if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+                done.set_exception(PublishRefused(mqtt.error_string(info.rc)))
+            else:
+                self._pending[info.mid] = done
+        return done
+
+    async def publish(self, topic: str, payload: bytes) -> None:
+        await asyncio.wrap_future(self.publish_future(topic, payload))
+
+    async def publish_all(self, messages: list[tuple[str, bytes]]) -> None:
+        """All of them acknowledged, or the first failure raised."""
+        await asyncio.gather(*(self.publish(topic, payload) for topic, payload in messages))
+
+    def _on_publish(self, _client, _userdata, mid, reason_code, _properties) -> None:
+        with self._lock:
+            done = self._pending.pop(mid, None)
+        if done is None or done.done():
+            return
+        if reason_code.is_failure:
+            done.set_exception(PublishRefused(str(reason_code)))
+        else:
+            done.set_result(None)
+
+    def _on_connect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
+        if reason_code.is_failure:
+            log.error("broker refused the gateway's connection: %s", reason_code)
+            return
+        self.connected.set()
+        log.info("gateway %s connected to %s:%s", self.client_id, self.address.host, self.address.port)
+
+    def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
+        self.connected.clear()
+        log.warning("gateway %s lost the broker (%s); reconnecting with backoff", self.client_id, reason_code)
