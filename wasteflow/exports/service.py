@@ -97,6 +97,20 @@ def finding_summary(finding: Finding) -> dict:
 
 # --- CSV -------------------------------------------------------------------------------------
 
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula, made inert with a leading ``'``.
+
+    Free text in an export (a rejection reason, say) is written by the parties; opened in a
+    spreadsheet, ``=HYPERLINK(...)`` would run on the regulator's machine. Numbers stay numbers.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
 def csv_lines(header: Iterable[str], rows: Iterable[Iterable]) -> Iterator[str]:
     """A CSV stream, flushed every 200 rows; UTF-8 with a BOM so spreadsheet programs read 蒙B12345."""
     buffer = io.StringIO()
@@ -104,7 +118,7 @@ def csv_lines(header: Iterable[str], rows: Iterable[Iterable]) -> Iterator[str]:
     buffer.write("\ufeff")
     writer.writerow(header)
     for n, row in enumerate(rows, 1):
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow(["" if v is None else spreadsheet_safe(v) for v in row])
         if n % PAGE == 0:
             yield buffer.getvalue()
             buffer.seek(0)
