@@ -248,6 +248,22 @@ def test_owntracks_phones_must_not_require_signature(world):
     assert response.json()["require_signature"] is False and len(response.json()["secret"]) == 64
 
 
+@pytest.mark.parametrize("device_id", ["wasteflow-bridge", "wasteflow-bridge-2", "WasteFlow-gateway-jt808",
+                                       "regulator-alerts", "ot.alice.phone"])
+def test_service_account_names_cannot_be_device_ids(world, device_id):
+    """A device named like a broker service account would get a second password line for it."""
+    response = world.post("/v1/devices", {"id": device_id, "kind": "gps", "vehicle_plate": "蒙B12345"}, "transporter")
+    violation(response, "reserved_device_id", "id")
+
+
+def test_owntracks_phones_cannot_share_a_broker_name(world):
+    first = {"id": "owntracks:a.b/c", "kind": "gps", "vehicle_plate": "蒙B12345", "require_signature": False}
+    assert world.post("/v1/devices", first, "transporter").status_code == 201
+    clash = world.post("/v1/devices", {**first, "id": "owntracks:a/b.c"}, "transporter")
+    assert clash.status_code == 409, clash.text
+    assert clash.json()["field"] == "id" and "ot.a.b.c" in clash.json()["detail"]
+
+
 # --- zones and categories ---------------------------------------------------------------------------
 
 def test_zones(world):

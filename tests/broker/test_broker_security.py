@@ -14,7 +14,10 @@ import pytest
 from paho.mqtt.reasoncodes import ReasonCode
 
 from tests.brokers import start_mosquitto
+from wasteflow.broker.files import Account, without_impostors
 from wasteflow.broker.service import all_accounts, write_files
+from wasteflow.database import session_scope
+from wasteflow.registry.models import Device
 
 pytestmark = pytest.mark.mosquitto
 
@@ -150,3 +153,53 @@ def test_files_are_regenerated_when_devices_change(world, engine, tmp_path):
     assert write_files(auth, all_accounts(engine, "wasteflow-bridge", BRIDGE_PASSWORD)) is True
     assert "user gps-0002\ntopic write wf/v1/dev/gps-0002/#" in (auth / "acl").read_text()
     assert (auth / "passwords").read_text().count("\n") == 6  # bridge + 5 devices
+
+
+def test_owntracks_phone_logs_in_under_its_broker_name(world, engine, tmp_path):
+    response = world.post("/v1/devices", {"id": "owntracks:alice/phone", "kind": "gps", "vehicle_plate": "蒙B12345",
+                                          "require_signature": False}, "transporter")
+    assert response.status_code == 201, response.text
+    auth = tmp_path / "auth"
+    write_files(auth, all_accounts(engine, "wasteflow-bridge", BRIDGE_PASSWORD))
+    broker = start_mosquitto(tmp_path / "broker", overrides={
+        "allow_anonymous": "false", "password_file": str(auth / "passwords"), "acl_file": str(auth / "acl")})
+    try:
+        phone, rc = connect(broker, "ot.alice.phone", response.json()["secret"], "alice-phone")
+        assert not rc.is_failure, rc
+        assert not publish_ack(phone, "owntracks/alice/phone", b"{}").is_failure
+        assert publish_ack(phone, "owntracks/bob/phone", b"{}").is_failure
+        phone.disconnect()
+        phone.loop_stop()
+    finally:
+        broker.stop()
+
+
+def test_a_device_row_cannot_take_the_bridge_account(world, engine, tmp_path):
+    """Even a row that bypassed the API's check (older data, a hand edit) gets no password line."""
+    with session_scope(engine) as session:
+        session.add(Device(id="wasteflow-bridge", kind="gps", secret="impostor-secret", require_signature=False,
+                           vehicle_id=world.ids["vehicle"]))
+    auth = tmp_path / "auth"
+    write_files(auth, all_accounts(engine, "wasteflow-bridge", BRIDGE_PASSWORD))
+    lines = (auth / "passwords").read_text().splitlines()
+    assert [line.split(":")[0] for line in lines].count("wasteflow-bridge") == 1
+    broker = start_mosquitto(tmp_path / "broker", overrides={
+        "allow_anonymous": "false", "password_file": str(auth / "passwords"), "acl_file": str(auth / "acl")})
+    try:
+        impostor, rc = connect(broker, "wasteflow-bridge", "impostor-secret", "impostor")
+        impostor.loop_stop()
+        assert rc.is_failure
+        bridge, rc = connect(broker, "wasteflow-bridge", BRIDGE_PASSWORD, "real-bridge")
+        assert not rc.is_failure
+        bridge.disconnect()
+        bridge.loop_stop()
+    finally:
+        broker.stop()
+
+
+def test_without_impostors_keeps_services_and_first_claims():
+    services = [Account("wasteflow-bridge", "b")]
+    devices = [Account("wasteflow-bridge", "x"), Account("gps-1", "s"), Account("gps-1", "t"),
+               Account("regulator-alerts", "y")]
+    assert [(a.username, a.password) for a in without_impostors(services, devices)] == [
+        ("wasteflow-bridge", "b"), ("gps-1", "s")]

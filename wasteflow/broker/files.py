@@ -30,6 +30,28 @@ def password_hash(password: str, salt: bytes | None = None) -> str:
     return f"$7${PBKDF2_ITERATIONS}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
+SERVICE_PREFIX = "wasteflow"
+"""Every service account of the system (bridge, gateways, alerts) is named ``wasteflow...``;
+no device may take a name with this prefix."""
+RESERVED_USERNAMES = frozenset({"regulator-alerts"})
+"""Service accounts outside the prefix: the default name of the regulators' alert clients."""
+OWNTRACKS_USERNAME_PREFIX = "ot."
+
+
+def is_reserved_username(name: str) -> bool:
+    folded = name.casefold()
+    return folded.startswith(SERVICE_PREFIX) or folded in RESERVED_USERNAMES
+
+
+def broker_username(device_id: str) -> str:
+    """The name a device logs in with: its id, except OwnTracks phones (mqtt.md), whose
+    ``owntracks:{user}/{device}`` becomes ``ot.{user}.{device}`` since the password file cannot hold ``:``."""
+    if device_id.startswith("owntracks:"):
+        user, device = device_id.removeprefix("owntracks:").split("/", 1)
+        return f"{OWNTRACKS_USERNAME_PREFIX}{user}.{device}"
+    return device_id
+
+
 def device_topics(device_id: str) -> tuple[str, ...]:
     """An OwnTracks phone publishes on ``owntracks/{user}/{device}``; every other device under its own prefix."""
     if device_id.startswith("owntracks:"):
@@ -49,6 +71,19 @@ def render_acl(accounts: list[Account]) -> str:
         lines += [f"topic read {topic}" for topic in account.subscribe]
         blocks.append("\n".join(lines) + "\n")
     return "\n".join(blocks)
+
+
+def without_impostors(services: list[Account], devices: list[Account]) -> list[Account]:
+    """Service accounts first; a device account that would take a service's name (or another's)
+    is left out, so a registry row can never add a second password line for the bridge."""
+    taken = {a.username for a in services}
+    kept = []
+    for account in devices:
+        if account.username in taken or is_reserved_username(account.username):
+            continue
+        taken.add(account.username)
+        kept.append(account)
+    return services + kept
 
 
 def service_accounts(bridge_user: str, bridge_password: str, alert_user: str | None,

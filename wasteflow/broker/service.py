@@ -9,14 +9,22 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from wasteflow.broker.files import Account, device_topics, render_acl, render_passwords, service_accounts
+from wasteflow.broker.files import (
+    Account,
+    broker_username,
+    device_topics,
+    render_acl,
+    render_passwords,
+    service_accounts,
+    without_impostors,
+)
 from wasteflow.registry.models import Device
 
 
 def registry_accounts(engine: Engine) -> list[Account]:
     with Session(engine) as session:
         devices = session.exec(select(Device).order_by(Device.id)).all()
-        return [Account(d.id, d.secret, publish=device_topics(d.id)) for d in devices]
+        return [Account(broker_username(d.id), d.secret, publish=device_topics(d.id)) for d in devices]
 
 
 def write_files(out_dir: Path, accounts: list[Account]) -> bool:
@@ -42,4 +50,5 @@ def _atomic_write(path: Path, text: str, mode: int) -> None:
 
 def all_accounts(engine: Engine, bridge_user: str, bridge_password: str, alert_user: str | None = None,
                  alert_password: str | None = None) -> list[Account]:
-    return service_accounts(bridge_user, bridge_password, alert_user, alert_password) + registry_accounts(engine)
+    return without_impostors(service_accounts(bridge_user, bridge_password, alert_user, alert_password),
+                             registry_accounts(engine))

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from wasteflow.auth.service import Principal, issue_key
+from wasteflow.broker.files import OWNTRACKS_USERNAME_PREFIX, broker_username, is_reserved_username
 from wasteflow.config import Settings
 from wasteflow.errors import Conflict, Forbidden, NotFound, RuleViolation
 from wasteflow.registry import rules
@@ -134,6 +135,7 @@ def register_device(session: Session, principal: Principal, data: DeviceCreate) 
     vehicle_id, site_id = _device_binding(session, principal, data)
     if session.get(Device, data.id) is not None:
         raise Conflict(f"device {data.id} is already registered", field="id")
+    _check_broker_username_free(session, data.id)
     secret = secrets.token_hex(32)
     device = Device(id=data.id, kind=data.kind, vehicle_id=vehicle_id, site_id=site_id, secret=secret,
                     require_signature=data.require_signature)
@@ -146,6 +148,11 @@ def register_device(session: Session, principal: Principal, data: DeviceCreate) 
 
 
 def _check_device_id(device_id: str, require_signature: bool) -> None:
+    if is_reserved_username(device_id):
+        raise RuleViolation("reserved_device_id", "id", "ids beginning with 'wasteflow', and 'regulator-alerts', "
+                            "are the system's own broker accounts")
+    if device_id.startswith(OWNTRACKS_USERNAME_PREFIX):
+        raise RuleViolation("reserved_device_id", "id", "ids beginning with 'ot.' are OwnTracks phones' broker names")
     if OWNTRACKS_DEVICE_ID.match(device_id):
         if require_signature:
             raise RuleViolation("owntracks_unsigned", "require_signature",
@@ -154,6 +161,16 @@ def _check_device_id(device_id: str, require_signature: bool) -> None:
     if not DEVICE_ID.match(device_id):
         raise RuleViolation("device_id_format", "id",
                             "a device id is 1–64 characters of A–Z a–z 0–9 . _ : - (or owntracks:{user}/{device})")
+
+
+def _check_broker_username_free(session: Session, device_id: str) -> None:
+    """``owntracks:a.b/c`` and ``owntracks:a/b.c`` would both log in as ``ot.a.b.c``: the second is refused."""
+    if not device_id.startswith("owntracks:"):
+        return
+    username = broker_username(device_id)
+    phones = session.exec(select(Device.id).where(Device.id.startswith("owntracks:"))).all()
+    if any(broker_username(phone) == username for phone in phones):
+        raise Conflict(f"another OwnTracks phone already logs in to the broker as {username}", field="id")
 
 
 def _device_binding(session: Session, principal: Principal, data: DeviceCreate) -> tuple[int | None, int | None]:
