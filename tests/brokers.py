@@ -56,14 +56,22 @@ ANONYMOUS = {"allow_anonymous": "true", "password_file": None, "acl_file": None}
 """Loss and restart tests speak to the broker anonymously; the security tests pass their own files."""
 
 
+LISTENER_OPTIONS = {"protocol", "certfile", "keyfile", "cafile", "capath", "tls_version", "require_certificate",
+                    "socket_domain", "bind_interface"}
+"""Options that belong to the listener above them rather than to the whole broker."""
+
+
 def mosquitto_config(port: int, persistence_dir: Path, base: Path = SHIPPED_CONF,
-                     overrides: dict[str, str | None] | None = None) -> str:
+                     overrides: dict[str, str | None] | None = None, tls_port: int | None = None,
+                     certs_dir: Path | None = None) -> str:
     """The shipped configuration with the listener port and persistence location substituted.
 
     ``overrides`` replaces (or appends) other options, e.g. ``{"max_inflight_messages": "20"}``;
     an option overridden with ``None`` is left out. Unless the overrides name
     ``allow_anonymous``, the shipped authentication is swapped for anonymous access
     (:data:`ANONYMOUS`): everything else — queues, in-flight window, persistence — stays shipped.
+    The shipped TLS device listener (the second ``listener``) is kept only when ``tls_port`` is
+    given, with its certificate files taken from ``certs_dir``.
     When run as root, Mosquitto would drop to the ``mosquitto`` user and could not write the
     private temporary persistence directory, so ``user root`` is added in that case only.
     """
@@ -72,9 +80,18 @@ def mosquitto_config(port: int, persistence_dir: Path, base: Path = SHIPPED_CONF
     overrides = dict(overrides or {})
     if "allow_anonymous" not in overrides:
         overrides = {**ANONYMOUS, **overrides}
+    listeners = 0
     for line in base.read_text().splitlines():
         key = line.split()[0] if line.strip() and not line.lstrip().startswith("#") else None
-        if key == "listener":
+        in_tls = listeners > 1 or (listeners == 1 and key == "listener")
+        if in_tls and (key == "listener" or key in LISTENER_OPTIONS):
+            if key == "listener":
+                listeners += 1
+            if tls_port is None:
+                continue
+            line = _tls_line(key, line, tls_port, certs_dir)
+        elif key == "listener":
+            listeners += 1
             line = f"listener {port} 127.0.0.1"
         elif key == "persistence_location":
             line = f"persistence_location {persistence_dir}/"
@@ -94,6 +111,16 @@ def mosquitto_config(port: int, persistence_dir: Path, base: Path = SHIPPED_CONF
     return "\n".join(lines) + "\n"
 
 
+def _tls_line(key: str | None, line: str, tls_port: int, certs_dir: Path | None) -> str:
+    if key == "listener":
+        return f"listener {tls_port} 127.0.0.1"
+    if key in ("certfile", "keyfile"):
+        if certs_dir is None:
+            raise ValueError("a TLS listener needs certs_dir")
+        return f"{key} {certs_dir / Path(line.split()[1]).name}"
+    return line
+
+
 @dataclass
 class MosquittoProcess:
     port: int
@@ -103,6 +130,7 @@ class MosquittoProcess:
     log_path: Path
     process: subprocess.Popen | None = None
     host: str = "127.0.0.1"
+    tls_port: int | None = None
 
     @property
     def url(self) -> str:
@@ -165,15 +193,19 @@ class MosquittoProcess:
 
 
 def start_mosquitto(tmp_path: Path | str, port: int | None = None,
-                    overrides: dict[str, str] | None = None) -> MosquittoProcess:
+                    overrides: dict[str, str | None] | None = None,
+                    tls_certs: Path | None = None) -> MosquittoProcess:
+    """A broker on the shipped configuration; with ``tls_certs`` (a directory holding
+    ``server.crt`` and ``server.key``) also its TLS device listener, on ``tls_port``."""
     workdir = Path(tmp_path) / f"mosquitto-{port or 'auto'}-{time.monotonic_ns()}"
     persistence = workdir / "data"
     persistence.mkdir(parents=True)
     port = port or free_port()
+    tls_port = free_port() if tls_certs is not None else None
     conf = workdir / "mosquitto.conf"
-    conf.write_text(mosquitto_config(port, persistence, overrides=overrides))
+    conf.write_text(mosquitto_config(port, persistence, overrides=overrides, tls_port=tls_port, certs_dir=tls_certs))
     broker = MosquittoProcess(port=port, workdir=workdir, conf_path=conf, persistence_dir=persistence,
-                              log_path=workdir / "mosquitto.log")
+                              log_path=workdir / "mosquitto.log", tls_port=tls_port)
     return broker.start()
 
 

@@ -88,3 +88,31 @@ def test_bridge_workers_share_the_stream_under_distinct_sessions():
     workers = [SERVICES[n]["environment"] for n in ("bridge-1", "bridge-2")]
     assert {w["WASTEFLOW_BRIDGE_SHARED_GROUP"] for w in workers} == {"wasteflow"}
     assert len({w["WASTEFLOW_BRIDGE_CLIENT_ID"] for w in workers}) == 2
+
+
+def test_no_default_passwords():
+    """A secret left unset stops compose (``${VAR:?...}``) instead of falling back to a known value."""
+    text = (ROOT / "compose.yaml").read_text()
+    secrets = set(re.findall(r"\$\{([A-Z_]*(?:PASSWORD|SECRET)[A-Z_]*)", text))
+    assert {"POSTGRES_PASSWORD", "BROKER_BRIDGE_PASSWORD"} <= secrets
+    optional = {"BROKER_ALERT_PASSWORD"}  # empty means: no alert account at all, not a default password
+    for name in secrets - optional:
+        uses = re.findall(r"\$\{" + name + r"(:?[-?=+]?)", text)
+        assert uses and all(use == ":?" for use in uses), f"{name} must be required (${{{name}:?...}})"
+
+
+def test_devices_reach_the_broker_only_over_tls():
+    broker = SERVICES["mosquitto"]
+    published = [str(p).split(":")[-1] for p in broker.get("ports", [])]
+    assert published == ["8883"], "only the TLS device listener may be published"
+    assert any(v.endswith(":/mosquitto/certs:ro") for v in broker["volumes"])
+    conf = SHIPPED_CONF.read_text()
+    tls = conf[conf.index("listener 8883"):]
+    assert "certfile /mosquitto/certs/server.crt" in tls and "keyfile /mosquitto/certs/server.key" in tls
+
+
+def test_broker_refuses_anonymous_and_bounds_every_queue():
+    options = dict(line.split(None, 1) for line in SHIPPED_CONF.read_text().splitlines()
+                   if line.strip() and not line.startswith("#") and len(line.split(None, 1)) == 2)
+    assert options["allow_anonymous"] == "false"
+    assert int(options["max_queued_messages"]) > 0 and int(options["max_queued_bytes"]) > 0

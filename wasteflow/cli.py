@@ -119,6 +119,19 @@ def broker_config(out: Path = typer.Option(Path("deploy/mosquitto/auth"), help="
         time.sleep(watch)
 
 
+@app.command("broker-certs")
+def broker_certs(host: list[str] = typer.Option(..., "--host", help="a name or address devices connect to "
+                                                "(repeat for several)"),
+                 out: Path = typer.Option(Path("deploy/mosquitto/certs"), help="directory for the files"),
+                 days: int = typer.Option(365, help="validity in days")) -> None:
+    """Trial TLS certificates for the broker's device listener (8883): a private CA and a server
+    certificate. Give devices ca.crt; mount server.crt and server.key into the broker."""
+    from wasteflow.broker.certs import make_trial_certificates
+
+    for path in make_trial_certificates(host, days).write(out):
+        typer.echo(f"wrote {path}", err=True)
+
+
 @admin.command("bootstrap")
 def bootstrap() -> None:
     """Create an administrator API key and print it once (alone on the last line)."""
