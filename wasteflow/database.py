@@ -10,8 +10,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any, TypeVar, Unpack
 
-from sqlalchemy import JSON, DateTime, event
+from sqlalchemy import JSON, DateTime, Select, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
@@ -48,6 +49,9 @@ class UTCDateTime(TypeDecorator):
 
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 """JSON on SQLite, JSONB on PostgreSQL."""
+
+Query = TypeVar("Query", bound=Select[Unpack[tuple[Any, ...]]])
+"""A select being narrowed (``visible(query, principal)``, a filter): the same kind of select comes out."""
 
 
 def utcnow() -> datetime:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field
+from typing import Any
 
+from sqlalchemy import ColumnElement, false, or_
 from sqlmodel import Session, select
 
 from wasteflow.auth.models import ApiKey, Regulator
@@ -55,6 +57,27 @@ class Principal:
     def require_admin(self) -> None:
         if not self.is_admin:
             raise Forbidden("only the administrator may do this")
+
+
+def in_jurisdiction(principal: Principal, *region_columns: Any) -> ColumnElement[bool]:
+    """:meth:`Principal.covers_region` in SQL, for a regulator: one of the columns lies under one of its prefixes.
+
+    Visibility rules (each kind's ``visible(query, principal)``) put a regulator's jurisdiction in a
+    query through this; it never matches for anyone else.
+    """
+    if not principal.is_regulator:
+        return false()
+    return or_(false(), *[column.startswith(prefix) for column in region_columns for prefix in principal.regions])
+
+
+def display_name(session: Session, principal: Principal) -> str:
+    """The name of whom the key belongs to: the regulator's, the enterprise's, or "administrator"."""
+    owner: Regulator | Enterprise | None = None
+    if principal.is_regulator:
+        owner = session.get(Regulator, principal.regulator_id)
+    elif principal.kind == "enterprise":
+        owner = session.get(Enterprise, principal.enterprise_id)
+    return owner.name if owner is not None else "administrator"
 
 
 def hash_key(key: str) -> str:
