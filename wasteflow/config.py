@@ -2,18 +2,36 @@
 
 Every variable is documented in docs/configuration.md; the defaults here are the
 embedded demo's (a SQLite file beside the working directory, a local broker).
+
+The detection thresholds are not repeated here: every field of
+:class:`wasteflow.detection.model.Thresholds` is a setting of the same name, type and default
+(``stop_min_seconds`` → ``WASTEFLOW_STOP_MIN_SECONDS``), so a new threshold needs only its field
+there and its line in docs/configuration.md.
 """
 
+from dataclasses import fields
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any, get_type_hints
 
+from pydantic import create_model
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from wasteflow.detection.model import Thresholds
 
-_DETECTION = Thresholds()
+
+def _threshold_fields() -> dict[str, Any]:
+    types = get_type_hints(Thresholds)
+    return {field.name: (types[field.name], field.default) for field in fields(Thresholds)}
 
 
-class Settings(BaseSettings):
+if TYPE_CHECKING:
+    ThresholdSettings = BaseSettings
+else:
+    ThresholdSettings = create_model("ThresholdSettings", __base__=BaseSettings, **_threshold_fields())
+    ThresholdSettings.__doc__ = "A setting for each detection threshold, made from the Thresholds dataclass."
+
+
+class Settings(ThresholdSettings):
     model_config = SettingsConfigDict(env_prefix="WASTEFLOW_", extra="ignore")
 
     database_url: str = "sqlite:///./wasteflow.db"
@@ -53,24 +71,10 @@ class Settings(BaseSettings):
     telemetry_retention_days: int = 0
     """Raw fixes and load readings older than this are dropped by ``wasteflow maintain`` (0: keep all)."""
 
-    # detection thresholds: findings.md's defaults, kept once, in wasteflow.detection.model.Thresholds
-    corridor_min_fixes: int = _DETECTION.corridor_min_fixes
-    corridor_min_seconds: float = _DETECTION.corridor_min_seconds
-    stop_radius_m: float = _DETECTION.stop_radius_m
-    stop_min_seconds: float = _DETECTION.stop_min_seconds
-    gate_radius_m: float = _DETECTION.gate_radius_m
-    load_drop_pct: float = _DETECTION.load_drop_pct
-    load_drop_min_kg: int = _DETECTION.load_drop_min_kg
-    load_drop_min_readings: int = _DETECTION.load_drop_min_readings
-    diversion_min_seconds: float = _DETECTION.diversion_min_seconds
-    jump_max_kmh: float = _DETECTION.jump_max_kmh
-    jump_min_m: float = _DETECTION.jump_min_m
-    overdue_after_planned_s: float = _DETECTION.overdue_after_planned_s
-    overdue_default_s: float = _DETECTION.overdue_default_s
-    gps_gap_s: float = _DETECTION.gps_gap_s
-    tolerance_pct: float = _DETECTION.tolerance_pct
-    tolerance_min_kg: int = _DETECTION.tolerance_min_kg
-    declaration_mismatch_pct: float = _DETECTION.declaration_mismatch_pct
+    @property
+    def thresholds(self) -> Thresholds:
+        """The detection thresholds these settings set (findings.md's defaults where not set)."""
+        return Thresholds(**{field.name: getattr(self, field.name) for field in fields(Thresholds)})
 
     @property
     def is_sqlite(self) -> bool:

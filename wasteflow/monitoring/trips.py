@@ -18,12 +18,10 @@ from wasteflow.registry.service import category_tolerance_pct
 from wasteflow.tickets.service import linked_ticket
 from wasteflow.tracks import service as tracks
 
-THRESHOLD_NAMES = tuple(Thresholds.__dataclass_fields__)
-
 
 def thresholds(settings: Settings) -> Thresholds:
     """The detection thresholds, from the settings (``WASTEFLOW_STOP_MIN_SECONDS`` and friends)."""
-    return Thresholds(**{name: getattr(settings, name) for name in THRESHOLD_NAMES if hasattr(settings, name)})
+    return settings.thresholds
 
 
 def site_place(site: Site) -> Place:
