@@ -1,25 +1,10 @@
-"""Wiring live detection and receipt-time reconciliation into the processes that need them."""
+"""Wiring live detection into the bridge process (the API reconciles at receipt: ``manifests/flows.py``)."""
 
 from __future__ import annotations
 
-from wasteflow.config import Settings
 from wasteflow.database import get_engine, utcnow
-from wasteflow.manifests import service as manifests
 from wasteflow.monitoring.live import LiveDetector
 from wasteflow.monitoring.monitor import Clock, Monitor
-
-
-def install_receipt_reconciliation(settings: Settings, clock: Clock = utcnow) -> Monitor:
-    """Reconcile every manifest in the transaction that signs its receipt.
-
-    Each app installs its own monitor; the latest replaces any earlier one, so creating
-    several apps in one process (the tests do) never reconciles a receipt twice.
-    """
-    monitor = Monitor(settings, clock=clock)
-    manifests.receipt_hooks[:] = [hook for hook in manifests.receipt_hooks
-                                  if not isinstance(getattr(hook, "__self__", None), Monitor)]
-    manifests.receipt_hooks.append(monitor.on_receipt)
-    return monitor
 
 
 def attach_live_detection(worker, clock: Clock = utcnow) -> LiveDetector:

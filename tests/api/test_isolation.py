@@ -167,7 +167,8 @@ def test_regulator_cannot_register_outside_its_regions(world):
     # nor issue keys for, or see, an enterprise outside them
     problem(world.post(f"/v1/enterprises/{world.ids['generator']}/keys", {}, "far_regulator"), 404)
     problem(world.get(f"/v1/enterprises/{world.ids['generator']}", "far_regulator"), 404)
-    assert world.ids["generator"] not in {e["id"] for e in world.get("/v1/enterprises", "far_regulator").json()}
+    listed = world.get("/v1/enterprises", "far_regulator").json()["items"]
+    assert world.ids["generator"] not in {e["id"] for e in listed}
 
 
 def test_only_admin_creates_regulators_and_their_keys(world):
@@ -187,9 +188,9 @@ def test_enterprise_cannot_register_a_site_for_another(world):
     violation(world.post("/v1/sites", site, "far_regulator"), "unknown_reference", "enterprise_id")
     assert world.post("/v1/sites", site, "receiver").status_code == 201
     assert world.post("/v1/sites", dict(site, name="Regulator-drawn"), "regulator").status_code == 201
-    receiver_sites = {s["name"] for s in world.get("/v1/sites", "receiver").json()}
+    receiver_sites = {s["name"] for s in world.get("/v1/sites", "receiver").json()["items"]}
     assert {"Not mine", "Regulator-drawn"} <= receiver_sites
-    assert "Not mine" not in {s["name"] for s in world.get("/v1/sites", "outsider").json()}
+    assert "Not mine" not in {s["name"] for s in world.get("/v1/sites", "outsider").json()["items"]}
 
 
 def test_enterprise_cannot_register_vehicles_or_devices_for_another(world):
@@ -200,5 +201,5 @@ def test_enterprise_cannot_register_vehicles_or_devices_for_another(world):
                          "outsider"), "unknown_reference", "vehicle_plate")
     violation(world.post("/v1/devices", {"id": "wb-intruder", "kind": "weighbridge", "site_id": world.ids["plant"]},
                          "receiver"), "unknown_reference", "site_id")
-    assert "蒙B77777" not in {v["plate"] for v in world.get("/v1/vehicles", "admin").json()}
-    assert world.get("/v1/vehicles", "outsider").json() == []
+    assert "蒙B77777" not in {v["plate"] for v in world.get("/v1/vehicles", "admin").json()["items"]}
+    assert world.get("/v1/vehicles", "outsider").json()["items"] == []

@@ -33,7 +33,8 @@ def test_enterprise_registered_and_readable(world):
                     "roles": ["generator", "receiver"], "region_code": "150207"}
     key = world.post(f"/v1/enterprises/{enterprise_id}/keys", {}, "regulator")
     assert key.status_code == 201 and key.json()["key"].startswith("wf_")
-    mine = world.client.get("/v1/enterprises", headers={"Authorization": f"Bearer {key.json()['key']}"}).json()
+    mine = world.client.get("/v1/enterprises",
+                            headers={"Authorization": f"Bearer {key.json()['key']}"}).json()["items"]
     assert [e["id"] for e in mine] == [enterprise_id]
 
 
@@ -60,7 +61,8 @@ def test_duplicate_credit_code_is_409(world):
             slug="conflict")
     # the same code typed in lower case and with spaces is the same code
     problem(world.post("/v1/enterprises", _enterprise("  " + VALID_CODE.lower(), "150208"), "admin"), 409)
-    names = [e["name"] for e in world.get("/v1/enterprises", "admin").json() if e["credit_code"] == VALID_CODE]
+    listed = world.get("/v1/enterprises", "admin").json()["items"]
+    names = [e["name"] for e in listed if e["credit_code"] == VALID_CODE]
     assert names == ["Registry co"]
 
 
@@ -101,11 +103,11 @@ GEOFENCES = [
 
 @pytest.mark.parametrize("case, geofence, rule", GEOFENCES, ids=[g[0] for g in GEOFENCES])
 def test_geofence_validation(world, case, geofence, rule):
-    before = len(world.get("/v1/sites", "admin").json())
+    before = len(world.get("/v1/sites", "admin").json()["items"])
     violation(world.post("/v1/sites", _site(world, geofence), "receiver"), rule, "geofence")
     violation(world.post("/v1/zones", {"name": "Zone", "kind": "restricted", "geofence": geofence}, "regulator"),
               rule, "geofence")
-    assert len(world.get("/v1/sites", "admin").json()) == before
+    assert len(world.get("/v1/sites", "admin").json()["items"]) == before
 
 
 def test_multipolygon_and_holes_accepted(world):
@@ -113,7 +115,7 @@ def test_multipolygon_and_holes_accepted(world):
                                                      square(109.92, 40.60)["coordinates"]]}
     response = world.post("/v1/sites", _site(world, multi, name="Two yards"), "receiver")
     assert response.status_code == 201, response.text
-    listed = {s["id"]: s for s in world.get("/v1/sites", "receiver").json()}
+    listed = {s["id"]: s for s in world.get("/v1/sites", "receiver").json()["items"]}
     assert listed[response.json()["id"]]["geofence"] == multi
     outer = square(109.95, 40.70, half_m=300)["coordinates"][0]
     hole = square(109.95, 40.70, half_m=100)["coordinates"][0]
@@ -167,7 +169,8 @@ def test_plate_formats_accepted(world, plate, stored):
     assert set(response.json()) >= {"id", "plate", "transporter_id", "tare_kg", "max_load_kg"}
 
 
-@pytest.mark.parametrize("plate", ["ABC123", "蒙B1234", "蒙B123456", "蒙I12345", "X B12345", "蒙BD12345X", "蒙B1234567", "B12345", ""])
+@pytest.mark.parametrize("plate", ["ABC123", "蒙B1234", "蒙B123456", "蒙I12345", "X B12345", "蒙BD12345X", "蒙B1234567",
+                                   "B12345", ""])
 def test_plate_formats_refused(world, plate):
     violation(world.post("/v1/vehicles", {"transporter_id": world.ids["transporter"], "plate": plate,
                                           "tare_kg": 15000, "max_load_kg": 35000}, "transporter"),
@@ -184,7 +187,7 @@ def test_vehicle_rules(world):
     invalid(world.post("/v1/vehicles", dict(body, plate="蒙B34567", max_load_kg=-5), "transporter"), "max_load_kg")
     ok = world.post("/v1/vehicles", dict(body, plate="蒙B34567"), "regulator")
     assert ok.status_code == 201, ok.text
-    plates = [v["plate"] for v in world.get("/v1/vehicles", "transporter").json()]
+    plates = [v["plate"] for v in world.get("/v1/vehicles", "transporter").json()["items"]]
     assert plates.count("蒙B12345") == 1 and "蒙B34567" in plates
 
 
@@ -270,7 +273,7 @@ def test_zones(world):
     response = world.post("/v1/zones", {"name": "Yellow River intake", "kind": "restricted",
                                         "geofence": square(109.87, 40.62, 400)}, "regulator")
     assert response.status_code == 201, response.text
-    zones = world.get("/v1/zones", "transporter").json()
+    zones = world.get("/v1/zones", "transporter").json()["items"]
     zone = next(z for z in zones if z["id"] == response.json()["id"])
     assert zone["kind"] == "restricted" and zone["name"] == "Yellow River intake"
     invalid(world.post("/v1/zones", {"name": "x", "kind": "parking", "geofence": square(109.87, 40.62)},

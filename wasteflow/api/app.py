@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel
 
 from wasteflow import __version__
 from wasteflow.api import problems
-from wasteflow.api.deps import Db
 from wasteflow.config import Settings, get_settings
 from wasteflow.database import get_engine
 from wasteflow.errors import PROBLEM_BASE
-from wasteflow.live import install_receipt_reconciliation
+from wasteflow.monitoring.monitor import Monitor
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+
 
 DESCRIPTION = """Industrial solid waste from the firm that makes it, on the truck that carries it,
 to the plant or landfill that takes it. Every request carries `Authorization: Bearer <api key>`;
@@ -22,20 +28,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(title="wasteflow", version=__version__, description=DESCRIPTION)
     app.state.settings = settings
-    app.state.db = Db(get_engine(settings.database_url))
+    app.state.engine = get_engine(settings.database_url)
+    app.state.monitor = Monitor(settings)
     problems.install(app)
-    install_receipt_reconciliation(settings)
     _limit_request_size(app, settings.max_request_bytes)
     _include_routers(app)
 
-    @app.get("/healthz", tags=["operations"])
-    def healthz() -> dict:
-        return {"status": "ok", "version": __version__}
+    @app.get("/healthz", tags=["operations"], response_model=Health)
+    def healthz():
+        return Health(status="ok", version=__version__)
 
-    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
+    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse,
+             responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text exposition"}})
     def metrics() -> str:
         from wasteflow.metrics import render
-        return render(app.state.db.engine)
+        return render(app.state.engine)
 
     return app
 

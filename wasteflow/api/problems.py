@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import DataError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -12,16 +16,26 @@ from wasteflow.errors import PROBLEM_BASE, DomainError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
-PROBLEM_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-        "detail": {"type": "string"}, "rule": {"type": "string"}, "current_state": {"type": "string"},
-        "errors": {"type": "array", "items": {"type": "object", "properties": {
-            "field": {"type": "string"}, "rule": {"type": "string"}, "detail": {"type": "string"}}}},
-    },
-    "required": ["type", "title", "status"],
-}
+
+class ProblemField(BaseModel):
+    field: str
+    rule: str
+    detail: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details: ``rule`` and ``errors`` say which rule a request broke, on which field."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    rule: str | None = None
+    current_state: str | None = None
+    errors: list[ProblemField] | None = None
+
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 
 def problem_response(body: dict) -> JSONResponse:
@@ -35,6 +49,8 @@ def _field_path(loc) -> str:
 
 
 def install(app: FastAPI) -> None:
+    _document_problems(app)
+
     @app.exception_handler(DomainError)
     async def domain_error(_request: Request, exc: DomainError):
         return problem_response(exc.problem())
@@ -67,10 +83,25 @@ def install(app: FastAPI) -> None:
                                  "title": titles.get(exc.status_code, "Error"), "detail": str(exc.detail)})
 
 
-def responses(*statuses: int) -> dict:
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for the problems a route can answer."""
     descriptions = {400: "Bad request", 401: "No key, or an unknown one", 403: "Not allowed for this caller",
                     404: "Not found, or not the caller's to see", 409: "Not allowed in the current state",
                     413: "Request too large", 422: "A rule was broken: which rule, which field"}
-    return {s: {"description": descriptions[s], "content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}}}
+    return {s: {"description": descriptions[s], "content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_REF}}}
             for s in statuses}
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Name :class:`Problem` among the OpenAPI document's schemas, where every problem response refers to it."""
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(title=app.title, version=app.version, description=app.description,
+                                   routes=app.routes)
+            problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            schemas.update(problem.pop("$defs", {}), Problem=problem)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -8,16 +8,13 @@ from __future__ import annotations
 
 from importlib.resources import files
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
-from sqlmodel import Session
 
-from wasteflow.api.deps import Db, get_db, get_principal, get_settings
-from wasteflow.auth.models import Regulator
-from wasteflow.auth.service import Principal
-from wasteflow.config import Settings
+from wasteflow.api.deps import DbDep, PrincipalDep, SettingsDep
+from wasteflow.auth.service import display_name
+from wasteflow.console.schemas import ConsoleMe
 from wasteflow.errors import NotFound
-from wasteflow.registry.models import Enterprise
 
 router = APIRouter(tags=["console"], include_in_schema=False)
 
@@ -50,18 +47,12 @@ def console_index() -> Response:
     return _file("index.html")
 
 
-@router.get("/console/me")
-def console_me(principal: Principal = Depends(get_principal), db: Db = Depends(get_db),
-               settings: Settings = Depends(get_settings)) -> dict:
+@router.get("/console/me", response_model=ConsoleMe)
+def console_me(session: DbDep, principal: PrincipalDep, settings: SettingsDep):
     """Who the key belongs to, so the console can say so (and refuse enterprises politely)."""
-    name = "administrator"
-    with Session(db.engine) as session:
-        if principal.is_regulator:
-            name = session.get(Regulator, principal.regulator_id).name
-        elif principal.kind == "enterprise":
-            name = session.get(Enterprise, principal.enterprise_id).name
-    return {"kind": principal.kind, "label": principal.label, "name": name, "regions": list(principal.regions),
-            "oversight": principal.is_admin or principal.is_regulator, "timezone": settings.timezone}
+    return ConsoleMe(kind=principal.kind, label=principal.label, name=display_name(session, principal),
+                     regions=list(principal.regions), oversight=principal.is_admin or principal.is_regulator,
+                     timezone=settings.timezone)
 
 
 @router.get("/console/{name}")

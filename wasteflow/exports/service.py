@@ -18,10 +18,10 @@ from sqlmodel import Session, select
 from wasteflow.auth.service import Principal
 from wasteflow.findings.models import Finding
 from wasteflow.flows.periods import Window
-from wasteflow.flows.service import FLOW_FIELDS, in_region, ticket_net
+from wasteflow.flows.service import FLOW_FIELDS, ticket_net
 from wasteflow.ledger.service import rfc3339
 from wasteflow.manifests.models import Manifest
-from wasteflow.manifests.service import _scope_to_principal
+from wasteflow.manifests.service import in_region, visible
 from wasteflow.registry.models import Site
 from wasteflow.tracks.service import trip_fixes
 
@@ -52,7 +52,7 @@ def manifest_pages(session: Session, principal: Principal, window: Window, regio
     after, page = 0, page or PAGE
     while True:
         query = select(Manifest, ticket_net("departure"), ticket_net("arrival")).where(Manifest.id > after)
-        query = in_region(_scope_to_principal(query, principal), region)
+        query = in_region(visible(query, principal), region)
         if status:
             query = query.where(Manifest.status == status)
         if window.start is not None:

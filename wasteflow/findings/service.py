@@ -1,4 +1,5 @@
-"""Storing findings: raise once per episode, grow while it lasts, withdraw when late data removes its ground.
+"""Storing findings: raise once per episode, grow while it lasts, withdraw when late data removes its ground;
+and who may see them.
 
 Rules elsewhere decide *whether* there is a finding (pure functions returning
 drafts); this module decides what that means for the store, the ledger and listeners.
@@ -11,11 +12,18 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlmodel import Session, select
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
 
-from wasteflow.database import utcnow
+from wasteflow.auth.service import Principal, in_jurisdiction
+from wasteflow.database import Query, utcnow
+from wasteflow.errors import NotFound
 from wasteflow.findings.models import Finding, FindingEvent
+from wasteflow.findings.workflow import check_move
 from wasteflow.ledger import service as ledger
+from wasteflow.manifests.models import Manifest
+from wasteflow.paging import PageRequest, keyset_page
+from wasteflow.registry.models import Site
 
 SYSTEM_ACTOR = "system"
 CLOSED_STATUSES = ("resolved", "dismissed", "withdrawn")
@@ -136,3 +144,63 @@ def public(finding: Finding) -> dict[str, Any]:
 
 def for_manifest(session: Session, manifest_no: str) -> list[Finding]:
     return list(session.exec(select(Finding).where(Finding.manifest_no == manifest_no).order_by(Finding.id)).all())
+
+
+# --- who may see what, and reading them back --------------------------------------------------
+
+def visible(query: Query, principal: Principal) -> Query:
+    """``query`` (over :class:`Finding`) narrowed to what ``principal`` may see, in SQL.
+
+    An enterprise sees the findings on manifests it is a party to and those on its own sites; a
+    regulator those raised in its regions or on loads sent into them; the administrator all.
+    """
+    query = query.outerjoin(Manifest, col(Manifest.manifest_no) == col(Finding.manifest_no))
+    if principal.is_admin:
+        return query
+    if principal.kind == "enterprise":
+        me = principal.enterprise_id
+        own_sites = select(Site.id).where(col(Site.enterprise_id) == me)
+        return query.where(or_(col(Manifest.generator_id) == me, col(Manifest.transporter_id) == me,
+                               col(Manifest.receiver_id) == me, col(Finding.site_id).in_(own_sites)))
+    return query.where(in_jurisdiction(principal, Finding.region_code, Manifest.receiver_region_code))
+
+
+def list_findings(session: Session, principal: Principal, page: PageRequest, *, manifest_no: str | None = None,
+                  code: str | None = None, severity: str | None = None, status: str | None = None,
+                  region: str | None = None, raised_from: datetime | None = None,
+                  raised_to: datetime | None = None) -> tuple[list[Finding], str | None]:
+    """Newest first; ``from``/``to`` keep the findings whose window overlaps them."""
+    query = visible(select(Finding), principal)
+    for column, value in ((Finding.manifest_no, manifest_no), (Finding.code, code), (Finding.severity, severity),
+                          (Finding.status, status)):
+        if value:
+            query = query.where(col(column) == value)
+    if region:
+        query = query.where(col(Finding.region_code).startswith(region))
+    if raised_from:
+        query = query.where(col(Finding.window_end) >= raised_from)
+    if raised_to:
+        query = query.where(col(Finding.window_start) < raised_to)
+    return keyset_page(session, query, Finding.id, "f", page)
+
+
+def get_visible(session: Session, principal: Principal, finding_id: int) -> Finding:
+    finding = session.exec(visible(select(Finding), principal).where(col(Finding.id) == finding_id)).first()
+    if finding is None:
+        raise NotFound(f"no finding {finding_id}")
+    return finding
+
+
+def work(session: Session, principal: Principal, finding_id: int, status: str, note: str) -> Finding:
+    """A regulator's move through the workflow (``workflow.REGULATOR_MOVES``), with its note."""
+    finding = get_visible(session, principal, finding_id)
+    principal.require_oversight()
+    check_move(finding.status, status)
+    set_status(session, finding, status, principal.label, note)
+    return finding
+
+
+def history(session: Session, finding: Finding) -> list[dict[str, Any]]:
+    events = session.exec(select(FindingEvent).where(col(FindingEvent.finding_id) == finding.id)
+                          .order_by(col(FindingEvent.id))).all()
+    return [{"at": e.at, "by": e.actor, "from": e.from_status, "status": e.to_status, "note": e.note} for e in events]

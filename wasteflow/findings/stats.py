@@ -24,9 +24,11 @@ from datetime import datetime
 from itertools import groupby
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
+from wasteflow.auth.service import Principal
 from wasteflow.findings.models import Finding, FindingEvent
+from wasteflow.findings.service import visible
 from wasteflow.flows.periods import Window, period_key
 
 TAKEN_UP = ("acknowledged", "investigating", "resolved", "dismissed")
@@ -88,18 +90,20 @@ def figures(cases: Iterable[Case], period: str, tz: str) -> list[dict]:
     return [{"period": p, "region_code": r, **f.public()} for (p, r), f in sorted(groups.items())]
 
 
-def cases(session: Session, scoped_query, window: Window, region: str | None, batch: int = 1000) -> Iterator[Case]:
-    """The findings of ``scoped_query`` (a ``select(Finding)`` already limited to the caller) with their history."""
-    query = scoped_query.with_only_columns(Finding.id, Finding.region_code, Finding.raised_at, Finding.status,
-                                           FindingEvent.at, FindingEvent.to_status)
-    query = query.join(FindingEvent, FindingEvent.finding_id == Finding.id)
+def cases(session: Session, principal: Principal, window: Window, region: str | None,
+          batch: int = 1000) -> Iterator[Case]:
+    """The findings ``principal`` may see, raised in the window, with their history."""
+    query = visible(select(Finding), principal).with_only_columns(
+        col(Finding.id), col(Finding.region_code), col(Finding.raised_at), col(Finding.status),
+        col(FindingEvent.at), col(FindingEvent.to_status))
+    query = query.join(FindingEvent, col(FindingEvent.finding_id) == col(Finding.id))
     if region:
-        query = query.where(Finding.region_code.startswith(region))
+        query = query.where(col(Finding.region_code).startswith(region))
     if window.start is not None:
-        query = query.where(Finding.raised_at >= window.start)
+        query = query.where(col(Finding.raised_at) >= window.start)
     if window.end is not None:
-        query = query.where(Finding.raised_at < window.end)
-    rows = session.execute(query.order_by(Finding.id, FindingEvent.at, FindingEvent.id)
+        query = query.where(col(Finding.raised_at) < window.end)
+    rows = session.execute(query.order_by(col(Finding.id), col(FindingEvent.at), col(FindingEvent.id))
                            .execution_options(yield_per=batch))
     for finding_id, group in groupby(rows, key=lambda r: r[0]):
         group = list(group)

@@ -29,11 +29,13 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from wasteflow.auth.service import Principal
+from wasteflow.database import Query
 from wasteflow.findings.models import Finding
 from wasteflow.flows.periods import Window, period_key
+from wasteflow.manifests import service as manifest_service
 from wasteflow.manifests.models import Manifest
-from wasteflow.manifests.service import _scope_to_principal
 from wasteflow.registry.models import Enterprise, Site
+from wasteflow.registry.service import visible_sites
 from wasteflow.tickets.models import WeighTicket
 
 BATCH = 1000
@@ -52,11 +54,14 @@ def ticket_net(direction: str):
             .correlate(Manifest).scalar_subquery())
 
 
-def in_region(query, region: str | None):
-    if region:
-        query = query.where(or_(Manifest.region_code.startswith(region),
-                                Manifest.receiver_region_code.startswith(region)))
-    return query
+def visible(query: Query, principal: Principal) -> Query:
+    """A flow row sums manifests: ``principal`` sees the rows made of the manifests it may see."""
+    return manifest_service.visible(query, principal)
+
+
+def _scoped(query: Query, principal: Principal, region: str | None) -> Query:
+    """The caller's rows, in the region asked for."""
+    return manifest_service.in_region(visible(query, principal), region)
 
 
 def _within(query, column, window: Window):
@@ -101,7 +106,7 @@ def flow_items(session: Session, principal: Principal, period: str, window: Wind
     query = select(Manifest.received_at, Manifest.generator_id, Manifest.receiver_id, Manifest.receiver_site_id,
                    Manifest.waste_code, ticket_net("departure"), ticket_net("arrival"), Manifest.accepted_kg
                    ).where(Manifest.status == "reconciled", Manifest.received_at.is_not(None))
-    query = _within(in_region(_scope_to_principal(query, principal), region), Manifest.received_at, window)
+    query = _within(_scoped(query, principal, region), Manifest.received_at, window)
     groups: dict[tuple, Totals] = {}
     for received_at, generator, receiver, site, code, departed, received, accepted in _stream(session, query):
         key = (period_key(received_at, period, zone), generator, receiver, site, code)
@@ -117,7 +122,7 @@ def in_transit(session: Session, principal: Principal, window: Window, region: s
     kg = func.coalesce(ticket_net("departure"), Manifest.declared_kg)
     query = select(func.count(), func.coalesce(func.sum(kg), 0)).select_from(Manifest).where(
         Manifest.status.in_(IN_TRANSIT_STATES))
-    query = _within(in_region(_scope_to_principal(query, principal), region), Manifest.dispatched_at, window)
+    query = _within(_scoped(query, principal, region), Manifest.dispatched_at, window)
     count, total = session.execute(query).one()
     return int(total or 0), int(count or 0)
 
@@ -128,7 +133,7 @@ def disputed(session: Session, principal: Principal, window: Window, region: str
     rejected = select(func.count(), func.coalesce(func.sum(func.coalesce(ticket_net("departure"),
                                                                          Manifest.declared_kg)), 0)
                       ).select_from(Manifest).where(Manifest.status == "rejected")
-    rejected = _within(in_region(_scope_to_principal(rejected, principal), region), Manifest.rejected_at, window)
+    rejected = _within(_scoped(rejected, principal, region), Manifest.rejected_at, window)
     count, total = session.execute(rejected).one()
     count, total = int(count or 0), int(total or 0)
 
@@ -137,7 +142,7 @@ def disputed(session: Session, principal: Principal, window: Window, region: str
                  .correlate(Manifest).exists())
     query = select(ticket_net("departure"), ticket_net("arrival"), Manifest.accepted_kg).where(
         Manifest.status == "reconciled", unsettled)
-    query = _within(in_region(_scope_to_principal(query, principal), region), Manifest.received_at, window)
+    query = _within(_scoped(query, principal, region), Manifest.received_at, window)
     for departed, received, accepted in _stream(session, query):
         count += 1
         total += kg_in_question(departed, received, accepted)
@@ -160,14 +165,6 @@ def flows(session: Session, principal: Principal, period: str, window: Window, r
 
 # --- balances --------------------------------------------------------------------------------
 
-def _enterprise_scope(query, principal: Principal, region: str | None):
-    if region:
-        query = query.where(Enterprise.region_code.startswith(region))
-    if principal.is_admin:
-        return query
-    return query.where(or_(*[Enterprise.region_code.startswith(p) for p in principal.regions]))
-
-
 def capacity(session: Session, principal: Principal, year: int, window: Window, region: str | None,
              as_of=None) -> list[dict]:
     """Each receiving site's accepted kg in the (local) year so far against its annual capacity.
@@ -187,14 +184,16 @@ def capacity(session: Session, principal: Principal, year: int, window: Window, 
              .outerjoin(intake, intake.c.site_id == Site.id)
              .where(or_(Site.annual_capacity_kg.is_not(None), intake.c.manifests > 0))
              .order_by(Site.id))
-    query = _enterprise_scope(query, principal, region)
+    query = visible_sites(query, principal)
+    if region:
+        query = query.where(Enterprise.region_code.startswith(region))
     items = []
-    for site_id, site_name, receiver_id, receiver_name, region_code, cap, manifests, accepted in _stream(session, query):
+    for site_id, site_name, receiver_id, receiver_name, region_code, cap, count, accepted in _stream(session, query):
         accepted = int(accepted or 0)
         items.append({
             "receiver_site_id": site_id, "site_name": site_name, "receiver_id": receiver_id,
             "receiver_name": receiver_name, "region_code": region_code, "year": year,
-            "annual_capacity_kg": cap, "manifests": int(manifests or 0), "accepted_kg": accepted,
+            "annual_capacity_kg": cap, "manifests": int(count or 0), "accepted_kg": accepted,
             "remaining_kg": None if cap is None else cap - accepted,
             "share_used": None if not cap else round(accepted / cap, 4),
             "exceeded": bool(cap is not None and accepted > cap)})
@@ -208,7 +207,7 @@ def declared(session: Session, principal: Principal, window: Window, region: str
     per_manifest = select(Manifest.generator_id.label("generator_id"), Manifest.declared_kg.label("declared_kg"),
                           departed.label("departed_kg"), Manifest.accepted_kg.label("accepted_kg"),
                           Manifest.status.label("status")).where(Manifest.dispatched_at.is_not(None))
-    per_manifest = _within(in_region(_scope_to_principal(per_manifest, principal), region),
+    per_manifest = _within(_scoped(per_manifest, principal, region),
                            Manifest.dispatched_at, window).subquery()
     c = per_manifest.c
     query = (select(c.generator_id, Enterprise.name, Enterprise.region_code, func.count(),

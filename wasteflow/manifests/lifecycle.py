@@ -45,5 +45,6 @@ def check_signature_time(at: datetime, previous: datetime, now: datetime, skew_s
         raise RuleViolation("at_in_future", "at", f"'at' ({at.isoformat()}) lies in the future")
     if at < previous:
         raise RuleViolation("at_before_previous", "at",
-                            f"'at' ({at.isoformat()}) lies before the manifest's previous signature ({previous.isoformat()})")
+                            f"'at' ({at.isoformat()}) lies before the manifest's previous signature "
+                            f"({previous.isoformat()})")
     return at

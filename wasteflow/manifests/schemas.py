@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from wasteflow.registry.schemas import Strict
+from wasteflow.findings.schemas import FindingPublic
+from wasteflow.paging import Page
+from wasteflow.schemas import Strict
+from wasteflow.tickets.schemas import TicketPublic
+from wasteflow.tracks.schemas import TripSummary
+
+ManifestStatus = Literal["filed", "dispatched", "in_transit", "arrived", "received", "reconciled", "rejected",
+                         "cancelled"]
 
 
 class ManifestCreate(Strict):
@@ -50,22 +57,9 @@ class FiledManifest(BaseModel):
     status: str
 
 
-class TicketPublic(BaseModel):
-    ticket_no: str
-    device_id: str
-    site_id: int
-    plate: str
-    gross_kg: int
-    tare_kg: int
-    net_kg: int
-    gross_at: datetime
-    tare_at: datetime
-    verified: bool
-
-
 class ManifestPublic(BaseModel):
     manifest_no: str
-    status: str
+    status: ManifestStatus
     region_code: str
     generator_id: int
     generator_site_id: int
@@ -93,10 +87,9 @@ class ManifestPublic(BaseModel):
     arrival_ticket_no: str | None
     departure_ticket: TicketPublic | None = None
     arrival_ticket: TicketPublic | None = None
-    trip: dict[str, Any] = Field(default_factory=dict)
-    findings: list[dict[str, Any]] = Field(default_factory=list)
+    trip: TripSummary | None = Field(default=None, description="in the single manifest's answer, not in lists")
+    findings: list[FindingPublic] = Field(default_factory=list)
 
 
-class ManifestPage(BaseModel):
-    items: list[ManifestPublic]
-    next_cursor: str | None
+class ManifestPage(Page[ManifestPublic]):
+    pass

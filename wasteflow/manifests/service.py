@@ -1,22 +1,21 @@
 """Filing manifests, moving them through their lifecycle, and who may see them.
 
 Every state change and signature is appended to the ledger in the same transaction,
-so a failed request leaves neither the manifest nor the ledger changed.
+so a failed request leaves neither the manifest nor the ledger changed. What a signature
+sets in motion beyond the manifest (ticket links, reconciliation) is in :mod:`.flows`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from wasteflow.api.cursors import decode_cursor, encode_cursor
-from wasteflow.auth.service import Principal
+from wasteflow.auth.service import Principal, in_jurisdiction
 from wasteflow.config import Settings
-from wasteflow.database import utcnow
+from wasteflow.database import Query, utcnow
 from wasteflow.errors import Forbidden, NotFound, RuleViolation
 from wasteflow.ledger import service as ledger
 from wasteflow.manifests.lifecycle import TIMESTAMP_FIELD, check_signature_time, next_state
@@ -28,31 +27,38 @@ from wasteflow.manifests.schemas import (
     ReceiveSignature,
     RejectSignature,
 )
+from wasteflow.paging import PageRequest, keyset_page
 from wasteflow.registry import rules
 from wasteflow.registry.models import Enterprise, Site
 from wasteflow.registry.service import known_waste_code, permits, vehicle_by_plate
 
 MAX_CORRIDOR_M = 50_000
 
-ReceiptHook = Callable[[Session, Manifest], None]
-receipt_hooks: list[ReceiptHook] = []
-"""Run in the receipt's transaction (reconciliation and capacity checks register here)."""
-
 
 # --- visibility ------------------------------------------------------------------------------
 
-def can_see(principal: Principal, manifest: Manifest) -> bool:
+def visible(query: Query, principal: Principal) -> Query:
+    """``query`` (over :class:`Manifest`) narrowed to what ``principal`` may see, in SQL.
+
+    An enterprise sees the manifests it is a party to; a regulator those whose generator or
+    receiver lies in its regions; the administrator all. Every read of a manifest, and of what
+    hangs off one (tickets, flows, exports), goes through here.
+    """
+    if principal.is_admin:
+        return query
     if principal.kind == "enterprise":
-        return principal.enterprise_id in (manifest.generator_id, manifest.transporter_id, manifest.receiver_id)
-    return principal.covers_region(manifest.region_code) or principal.covers_region(manifest.receiver_region_code)
+        me = principal.enterprise_id
+        return query.where(or_(col(Manifest.generator_id) == me, col(Manifest.transporter_id) == me,
+                               col(Manifest.receiver_id) == me))
+    return query.where(in_jurisdiction(principal, Manifest.region_code, Manifest.receiver_region_code))
 
 
 def get_visible(session: Session, principal: Principal, manifest_no: str, for_update: bool = False) -> Manifest:
-    query = select(Manifest).where(Manifest.manifest_no == manifest_no)
+    query = visible(select(Manifest).where(col(Manifest.manifest_no) == manifest_no), principal)
     if for_update:
         query = query.with_for_update()
     manifest = session.exec(query).first()
-    if manifest is None or not can_see(principal, manifest):
+    if manifest is None:
         raise NotFound(f"no manifest {manifest_no}")
     return manifest
 
@@ -74,7 +80,8 @@ def file_manifest(session: Session, principal: Principal, data: ManifestCreate, 
                             f"site {generator_site.id} is not one of {generator.name}'s sites")
     transporter = session.get(Enterprise, data.transporter_id)
     if transporter is None or "transporter" not in transporter.roles:
-        raise RuleViolation("not_a_transporter", "transporter_id", f"enterprise {data.transporter_id} is not a registered transporter")
+        raise RuleViolation("not_a_transporter", "transporter_id",
+                            f"enterprise {data.transporter_id} is not a registered transporter")
     vehicle = vehicle_by_plate(session, data.vehicle_plate)
     if vehicle is None:
         raise RuleViolation("unknown_vehicle", "vehicle_plate", f"no vehicle with plate {data.vehicle_plate}")
@@ -88,13 +95,15 @@ def file_manifest(session: Session, principal: Principal, data: ManifestCreate, 
     waste_code = known_waste_code(session, data.waste_code)
     if not permits(receiver_site, waste_code):
         raise RuleViolation("receiver_not_permitted", "receiver_site_id",
-                            f"{receiver_site.name} is not permitted to accept {waste_code} (permit: {', '.join(receiver_site.permitted_codes) or 'none'})")
+                            f"{receiver_site.name} is not permitted to accept {waste_code} "
+                            f"(permit: {', '.join(receiver_site.permitted_codes) or 'none'})")
     _check_declared_kg(data.declared_kg, vehicle.max_load_kg, vehicle.plate)
     if data.route is not None:
         rules.check_route(data.route)
     corridor_m = _corridor(data.corridor_m, settings)
     if data.planned_departure and data.planned_arrival and data.planned_arrival < data.planned_departure:
-        raise RuleViolation("planned_arrival_before_departure", "planned_arrival", "planned arrival lies before planned departure")
+        raise RuleViolation("planned_arrival_before_departure", "planned_arrival",
+                            "planned arrival lies before planned departure")
     now = utcnow()
     filed_at = check_signature_time(data.at or now, datetime.min.replace(tzinfo=now.tzinfo), now,
                                     settings.signature_clock_skew_s)
@@ -132,7 +141,8 @@ def _corridor(corridor_m: float | None, settings: Settings) -> float:
     if corridor_m is None:
         return settings.default_corridor_m
     if not 0 < corridor_m <= MAX_CORRIDOR_M:
-        raise RuleViolation("corridor_range", "corridor_m", f"corridor half-width must be in (0, {MAX_CORRIDOR_M}] metres")
+        raise RuleViolation("corridor_range", "corridor_m",
+                            f"corridor half-width must be in (0, {MAX_CORRIDOR_M}] metres")
     return corridor_m
 
 
@@ -170,10 +180,8 @@ def dispatch(session: Session, principal: Principal, manifest_no: str, data: Dis
     manifest = get_visible(session, principal, manifest_no, for_update=True)
     _require_party(principal, manifest.generator_id, "generator")
     manifest.departure_ticket_no = data.departure_ticket_no
-    _sign(session, manifest, "dispatch", data.at, settings, principal.label,
-          {"departure_ticket_no": data.departure_ticket_no})
-    _link_named_ticket(session, manifest, data.departure_ticket_no, "departure")
-    return manifest
+    return _sign(session, manifest, "dispatch", data.at, settings, principal.label,
+                 {"departure_ticket_no": data.departure_ticket_no})
 
 
 def receive(session: Session, principal: Principal, manifest_no: str, data: ReceiveSignature,
@@ -182,13 +190,8 @@ def receive(session: Session, principal: Principal, manifest_no: str, data: Rece
     _require_party(principal, manifest.receiver_id, "receiver")
     manifest.accepted_kg = data.accepted_kg
     manifest.arrival_ticket_no = data.arrival_ticket_no
-    _sign(session, manifest, "receive", data.at, settings, principal.label,
-          {"accepted_kg": data.accepted_kg, "arrival_ticket_no": data.arrival_ticket_no})
-    _link_named_ticket(session, manifest, data.arrival_ticket_no, "arrival")
-    session.flush()
-    for hook in receipt_hooks:
-        hook(session, manifest)
-    return manifest
+    return _sign(session, manifest, "receive", data.at, settings, principal.label,
+                 {"accepted_kg": data.accepted_kg, "arrival_ticket_no": data.arrival_ticket_no})
 
 
 def reject(session: Session, principal: Principal, manifest_no: str, data: RejectSignature,
@@ -207,53 +210,33 @@ def cancel(session: Session, principal: Principal, manifest_no: str, data: Cance
     return _sign(session, manifest, "cancel", data.at, settings, principal.label, {"reason": data.reason})
 
 
-def _link_named_ticket(session: Session, manifest: Manifest, ticket_no: str | None, direction: str) -> None:
-    if ticket_no:
-        from wasteflow.tickets.service import link_named_ticket
-        link_named_ticket(session, manifest, ticket_no, direction)
-
-
 # --- listing ---------------------------------------------------------------------------------
 
-def list_manifests(session: Session, principal: Principal, *, status: str | None = None,
+def list_manifests(session: Session, principal: Principal, page: PageRequest, *, status: str | None = None,
                    waste_code: str | None = None, party: int | None = None, plate: str | None = None,
                    filed_from: datetime | None = None, filed_to: datetime | None = None,
-                   region: str | None = None, cursor: str | None = None, limit: int = 50,
-                   ) -> tuple[list[Manifest], str | None]:
+                   region: str | None = None) -> tuple[list[Manifest], str | None]:
     """Newest first; the cursor is the last manifest seen, so pages stay stable while new ones are filed."""
-    query = select(Manifest).order_by(Manifest.id.desc()).limit(limit + 1)
-    query = _scope_to_principal(query, principal)
+    query = visible(select(Manifest), principal)
     if status:
-        query = query.where(Manifest.status == status)
+        query = query.where(col(Manifest.status) == status)
     if waste_code:
-        query = query.where(Manifest.waste_code == waste_code)
+        query = query.where(col(Manifest.waste_code) == waste_code)
     if party is not None:
-        query = query.where(or_(Manifest.generator_id == party, Manifest.transporter_id == party,
-                                Manifest.receiver_id == party))
+        query = query.where(or_(col(Manifest.generator_id) == party, col(Manifest.transporter_id) == party,
+                                col(Manifest.receiver_id) == party))
     if plate:
-        query = query.where(Manifest.vehicle_plate == plate.strip().upper())
+        query = query.where(col(Manifest.vehicle_plate) == plate.strip().upper())
     if filed_from:
-        query = query.where(Manifest.filed_at >= filed_from)
+        query = query.where(col(Manifest.filed_at) >= filed_from)
     if filed_to:
-        query = query.where(Manifest.filed_at < filed_to)
+        query = query.where(col(Manifest.filed_at) < filed_to)
+    return keyset_page(session, in_region(query, region), Manifest.id, "m", page)
+
+
+def in_region(query: Query, region: str | None) -> Query:
+    """A regulator's ``region`` filter: the generator's or the receiver's region lies under the prefix."""
     if region:
-        query = query.where(or_(Manifest.region_code.startswith(region),
-                                Manifest.receiver_region_code.startswith(region)))
-    if cursor:
-        query = query.where(Manifest.id < decode_cursor("m", cursor))
-    rows = list(session.exec(query).all())
-    next_cursor = encode_cursor("m", rows[limit - 1].id) if len(rows) > limit else None
-    return rows[:limit], next_cursor
-
-
-def _scope_to_principal(query, principal: Principal):
-    if principal.is_admin:
-        return query
-    if principal.kind == "enterprise":
-        me = principal.enterprise_id
-        return query.where(or_(Manifest.generator_id == me, Manifest.transporter_id == me,
-                               Manifest.receiver_id == me))
-    conditions = []
-    for prefix in principal.regions:
-        conditions += [Manifest.region_code.startswith(prefix), Manifest.receiver_region_code.startswith(prefix)]
-    return query.where(or_(*conditions))
+        query = query.where(or_(col(Manifest.region_code).startswith(region),
+                                col(Manifest.receiver_region_code).startswith(region)))
+    return query

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field, RootModel
 
-
-class Strict(BaseModel):
-    """Unknown fields are a 422, as api.md requires."""
-
-    model_config = ConfigDict(extra="forbid")
+from wasteflow.paging import Page
+from wasteflow.schemas import Strict
 
 
 class EnterpriseCreate(Strict):
@@ -102,9 +99,25 @@ class WasteCategoryPublic(BaseModel):
     tolerance_pct: float | None
 
 
-class Created(BaseModel):
-    id: int
+class WasteCategoryList(RootModel[list[WasteCategoryPublic]]):
+    """Every category, in code order (a short, fixed list: not paged)."""
 
 
-class KeyIssued(BaseModel):
-    key: str = Field(description="Shown once; only its hash is stored.")
+class EnterprisePage(Page[EnterprisePublic]):
+    pass
+
+
+class SitePage(Page[SitePublic]):
+    pass
+
+
+class VehiclePage(Page[VehiclePublic]):
+    pass
+
+
+class DevicePage(Page[DevicePublic]):
+    pass
+
+
+class ZonePage(Page[ZonePublic]):
+    pass

@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 import secrets
 
+from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from wasteflow.auth.service import Principal, issue_key
+from wasteflow.auth.service import Principal, in_jurisdiction, issue_key
 from wasteflow.broker.files import OWNTRACKS_USERNAME_PREFIX, broker_username, is_reserved_username
 from wasteflow.config import Settings
+from wasteflow.database import Query
 from wasteflow.errors import Conflict, Forbidden, NotFound, RuleViolation
+from wasteflow.paging import PageRequest, keyset_page
 from wasteflow.registry import rules
 from wasteflow.registry.models import Device, Enterprise, Site, Vehicle, WasteCategory, Zone
 from wasteflow.registry.schemas import DeviceCreate, EnterpriseCreate, SiteCreate, VehicleCreate, ZoneCreate
@@ -20,14 +23,49 @@ DEVICE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 OWNTRACKS_DEVICE_ID = re.compile(r"^owntracks:[A-Za-z0-9._-]{1,32}/[A-Za-z0-9._-]{1,32}$")
 
 
-# --- who may see and change what -------------------------------------------------------------
+# --- who may see what: one filter per kind, in SQL --------------------------------------------
+# An enterprise sees itself and what it registered; a regulator every enterprise in its regions and
+# what hangs off them; the administrator all. Every list and every look-up goes through these.
+
+def visible_enterprises(query: Query, principal: Principal) -> Query:
+    if principal.is_admin:
+        return query
+    if principal.kind == "enterprise":
+        return query.where(col(Enterprise.id) == principal.enterprise_id)
+    return query.where(in_jurisdiction(principal, Enterprise.region_code))
+
+
+def visible_sites(query: Query, principal: Principal) -> Query:
+    if principal.is_admin:
+        return query
+    return query.where(col(Site.enterprise_id).in_(visible_enterprises(select(Enterprise.id), principal)))
+
+
+def visible_vehicles(query: Query, principal: Principal) -> Query:
+    if principal.is_admin:
+        return query
+    return query.where(col(Vehicle.transporter_id).in_(visible_enterprises(select(Enterprise.id), principal)))
+
+
+def visible_devices(query: Query, principal: Principal) -> Query:
+    """A device is seen with the vehicle or the site it is bound to."""
+    if principal.is_admin:
+        return query
+    return query.where(or_(col(Device.vehicle_id).in_(visible_vehicles(select(Vehicle.id), principal)),
+                           col(Device.site_id).in_(visible_sites(select(Site.id), principal))))
+
+
+def visible_zones(query: Query, principal: Principal) -> Query:
+    """Every caller sees every zone: a transporter must know where it may not stop."""
+    return query
+
 
 def visible_enterprise(session: Session, principal: Principal, enterprise_id: int,
                        field: str | None = None) -> Enterprise:
     """The enterprise, if the caller is it or oversees its region; else 404 (or 422 on a field)."""
-    enterprise = session.get(Enterprise, enterprise_id)
-    if enterprise is None or not (principal.enterprise_id == enterprise.id
-                                  or principal.covers_region(enterprise.region_code)):
+    enterprise = session.exec(visible_enterprises(select(Enterprise).where(col(Enterprise.id) == enterprise_id),
+                                                  principal)).first()
+    if enterprise is None:
         if field:
             raise RuleViolation("unknown_reference", field, f"no enterprise {enterprise_id} that you may act for")
         raise NotFound(f"no enterprise {enterprise_id}")
@@ -36,7 +74,8 @@ def visible_enterprise(session: Session, principal: Principal, enterprise_id: in
 
 def _require_role(enterprise: Enterprise, role: str, field: str) -> None:
     if role not in enterprise.roles:
-        raise RuleViolation(f"not_a_{role}", field, f"enterprise {enterprise.id} ({enterprise.name}) is not registered as a {role}")
+        raise RuleViolation(f"not_a_{role}", field,
+                            f"enterprise {enterprise.id} ({enterprise.name}) is not registered as a {role}")
 
 
 # --- enterprises -----------------------------------------------------------------------------
@@ -61,9 +100,10 @@ def issue_enterprise_key(session: Session, principal: Principal, enterprise_id: 
     return issue_key(session, "enterprise", enterprise_id=enterprise_id)
 
 
-def list_enterprises(session: Session, principal: Principal) -> list[Enterprise]:
-    rows = session.exec(select(Enterprise).order_by(Enterprise.id)).all()
-    return [e for e in rows if e.id == principal.enterprise_id or principal.covers_region(e.region_code)]
+def list_enterprises(session: Session, principal: Principal, page: PageRequest) -> tuple[list[Enterprise], str | None]:
+    """In registration order, as every registry list."""
+    return keyset_page(session, visible_enterprises(select(Enterprise), principal), Enterprise.id, "e", page,
+                       newest_first=False)
 
 
 # --- sites -----------------------------------------------------------------------------------
@@ -83,19 +123,16 @@ def register_site(session: Session, principal: Principal, data: SiteCreate, sett
 
 
 def visible_site(session: Session, principal: Principal, site_id: int, field: str | None = None) -> Site:
-    site = session.get(Site, site_id)
+    site = session.exec(visible_sites(select(Site).where(col(Site.id) == site_id), principal)).first()
     if site is not None:
-        enterprise = session.get(Enterprise, site.enterprise_id)
-        if principal.enterprise_id == enterprise.id or principal.covers_region(enterprise.region_code):
-            return site
+        return site
     if field:
         raise RuleViolation("unknown_reference", field, f"no site {site_id} that you may act for")
     raise NotFound(f"no site {site_id}")
 
 
-def list_sites(session: Session, principal: Principal) -> list[Site]:
-    enterprises = {e.id for e in list_enterprises(session, principal)}
-    return [s for s in session.exec(select(Site).order_by(Site.id)).all() if s.enterprise_id in enterprises]
+def list_sites(session: Session, principal: Principal, page: PageRequest) -> tuple[list[Site], str | None]:
+    return keyset_page(session, visible_sites(select(Site), principal), Site.id, "s", page, newest_first=False)
 
 
 def permits(site: Site, waste_code: str) -> bool:
@@ -122,9 +159,9 @@ def vehicle_by_plate(session: Session, plate: str) -> Vehicle | None:
     return session.exec(select(Vehicle).where(Vehicle.plate == plate.strip().upper())).first()
 
 
-def list_vehicles(session: Session, principal: Principal) -> list[Vehicle]:
-    enterprises = {e.id for e in list_enterprises(session, principal)}
-    return [v for v in session.exec(select(Vehicle).order_by(Vehicle.id)).all() if v.transporter_id in enterprises]
+def list_vehicles(session: Session, principal: Principal, page: PageRequest) -> tuple[list[Vehicle], str | None]:
+    return keyset_page(session, visible_vehicles(select(Vehicle), principal), Vehicle.id, "v", page,
+                       newest_first=False)
 
 
 # --- devices ---------------------------------------------------------------------------------
@@ -147,6 +184,12 @@ def register_device(session: Session, principal: Principal, data: DeviceCreate) 
     return device, secret
 
 
+def list_devices(session: Session, principal: Principal, page: PageRequest) -> tuple[list[Device], str | None]:
+    """By device id (a device's key is the id it was registered with); never their secrets."""
+    return keyset_page(session, visible_devices(select(Device), principal), Device.id, "d", page,
+                       newest_first=False)
+
+
 def _check_device_id(device_id: str, require_signature: bool) -> None:
     if is_reserved_username(device_id):
         raise RuleViolation("reserved_device_id", "id", "ids beginning with 'wasteflow', and 'regulator-alerts', "
@@ -155,8 +198,8 @@ def _check_device_id(device_id: str, require_signature: bool) -> None:
         raise RuleViolation("reserved_device_id", "id", "ids beginning with 'ot.' are OwnTracks phones' broker names")
     if OWNTRACKS_DEVICE_ID.match(device_id):
         if require_signature:
-            raise RuleViolation("owntracks_unsigned", "require_signature",
-                                "OwnTracks phones cannot sign their messages: register them with require_signature false")
+            raise RuleViolation("owntracks_unsigned", "require_signature", "OwnTracks phones cannot sign their "
+                                "messages: register them with require_signature false")
         return
     if not DEVICE_ID.match(device_id):
         raise RuleViolation("device_id_format", "id",
@@ -176,10 +219,12 @@ def _check_broker_username_free(session: Session, device_id: str) -> None:
 def _device_binding(session: Session, principal: Principal, data: DeviceCreate) -> tuple[int | None, int | None]:
     if data.kind == "weighbridge":
         if data.site_id is None or data.vehicle_plate is not None:
-            raise RuleViolation("weighbridge_binding", "site_id", "a weighbridge is bound to a site: give site_id, not vehicle_plate")
+            raise RuleViolation("weighbridge_binding", "site_id",
+                                "a weighbridge is bound to a site: give site_id, not vehicle_plate")
         return None, visible_site(session, principal, data.site_id, field="site_id").id
     if data.vehicle_plate is None or data.site_id is not None:
-        raise RuleViolation("vehicle_binding", "vehicle_plate", f"a {data.kind} device is bound to a vehicle: give vehicle_plate, not site_id")
+        raise RuleViolation("vehicle_binding", "vehicle_plate",
+                            f"a {data.kind} device is bound to a vehicle: give vehicle_plate, not site_id")
     vehicle = vehicle_by_plate(session, data.vehicle_plate)
     if vehicle is None:
         raise RuleViolation("unknown_reference", "vehicle_plate", f"no vehicle with plate {data.vehicle_plate}")
@@ -198,8 +243,8 @@ def register_zone(session: Session, principal: Principal, data: ZoneCreate, sett
     return zone
 
 
-def list_zones(session: Session) -> list[Zone]:
-    return list(session.exec(select(Zone).order_by(Zone.id)).all())
+def list_zones(session: Session, principal: Principal, page: PageRequest) -> tuple[list[Zone], str | None]:
+    return keyset_page(session, visible_zones(select(Zone), principal), Zone.id, "z", page, newest_first=False)
 
 
 # --- waste categories ------------------------------------------------------------------------
@@ -208,7 +253,8 @@ def known_waste_code(session: Session, code: str, field: str = "waste_code") -> 
     """SW codes must be among the shipped categories; HW codes are accepted by their pattern."""
     rules.check_waste_code(code, field)
     if code.startswith("SW") and session.get(WasteCategory, code) is None:
-        raise RuleViolation("unknown_waste_code", field, f"{code} is not a registered general industrial solid waste category")
+        raise RuleViolation("unknown_waste_code", field,
+                            f"{code} is not a registered general industrial solid waste category")
     return code
 
 

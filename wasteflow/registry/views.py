@@ -1,107 +1,117 @@
 """Registry routes: thin, over :mod:`wasteflow.registry.service`."""
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends
 
-from wasteflow.api.deps import Db, get_db, get_principal, get_settings
+from wasteflow.api.deps import DbDep, Paging, PrincipalDep, SettingsDep
 from wasteflow.api.problems import responses
-from wasteflow.auth.service import Principal
-from wasteflow.auth.views import EmptyBody
-from wasteflow.config import Settings
+from wasteflow.auth.schemas import KeyIssued
+from wasteflow.paging import PageRequest
 from wasteflow.registry import service
 from wasteflow.registry.schemas import (
-    Created,
     DeviceCreate,
     DeviceIssued,
+    DevicePage,
+    DevicePublic,
     EnterpriseCreate,
+    EnterprisePage,
     EnterprisePublic,
-    KeyIssued,
     SiteCreate,
+    SitePage,
     SitePublic,
     VehicleCreate,
+    VehiclePage,
     VehiclePublic,
+    WasteCategoryList,
     WasteCategoryPublic,
     ZoneCreate,
+    ZonePage,
     ZonePublic,
 )
+from wasteflow.schemas import Created, EmptyBody
 
 router = APIRouter(prefix="/v1", tags=["registry"], responses=responses(401, 403, 404, 409, 422))
 
+REGISTRY_PAGE_SIZE = 100
+"""api.md: registry lists answer 100 rows when no ``limit`` is given (at most ``page_size_max``)."""
+RegistryPage = Annotated[PageRequest, Depends(Paging(default=REGISTRY_PAGE_SIZE))]
+
 
 @router.post("/enterprises", status_code=201, response_model=Created)
-def register_enterprise(data: EnterpriseCreate, principal: Principal = Depends(get_principal), db: Db = Depends(get_db)):
-    with db.transaction() as session:
-        return Created(id=service.register_enterprise(session, principal, data).id)
+def register_enterprise(data: EnterpriseCreate, session: DbDep, principal: PrincipalDep):
+    return Created(id=service.register_enterprise(session, principal, data).id)
 
 
-@router.get("/enterprises", response_model=list[EnterprisePublic])
-def list_enterprises(principal: Principal = Depends(get_principal), db: Db = Depends(get_db)):
-    with db.reading() as session:
-        return [EnterprisePublic.model_validate(e, from_attributes=True) for e in service.list_enterprises(session, principal)]
+@router.get("/enterprises", response_model=EnterprisePage)
+def list_enterprises(session: DbDep, principal: PrincipalDep, page: RegistryPage):
+    rows, next_cursor = service.list_enterprises(session, principal, page)
+    return EnterprisePage(items=[EnterprisePublic.model_validate(e, from_attributes=True) for e in rows],
+                          next_cursor=next_cursor)
 
 
 @router.get("/enterprises/{enterprise_id}", response_model=EnterprisePublic)
-def get_enterprise(enterprise_id: int, principal: Principal = Depends(get_principal), db: Db = Depends(get_db)):
-    with db.reading() as session:
-        return EnterprisePublic.model_validate(service.visible_enterprise(session, principal, enterprise_id),
-                                               from_attributes=True)
+def get_enterprise(enterprise_id: int, session: DbDep, principal: PrincipalDep):
+    return EnterprisePublic.model_validate(service.visible_enterprise(session, principal, enterprise_id),
+                                           from_attributes=True)
 
 
 @router.post("/enterprises/{enterprise_id}/keys", status_code=201, response_model=KeyIssued)
-def issue_enterprise_key(enterprise_id: int, data: EmptyBody | None = None,
-                         principal: Principal = Depends(get_principal), db: Db = Depends(get_db)):
-    with db.transaction() as session:
-        return KeyIssued(key=service.issue_enterprise_key(session, principal, enterprise_id))
+def issue_enterprise_key(enterprise_id: int, session: DbDep, principal: PrincipalDep, data: EmptyBody | None = None):
+    return KeyIssued(key=service.issue_enterprise_key(session, principal, enterprise_id))
 
 
 @router.post("/sites", status_code=201, response_model=Created)
-def register_site(data: SiteCreate, principal: Principal = Depends(get_principal), db: Db = Depends(get_db),
-                  settings: Settings = Depends(get_settings)):
-    with db.transaction() as session:
-        return Created(id=service.register_site(session, principal, data, settings).id)
+def register_site(data: SiteCreate, session: DbDep, principal: PrincipalDep, settings: SettingsDep):
+    return Created(id=service.register_site(session, principal, data, settings).id)
 
 
-@router.get("/sites", response_model=list[SitePublic])
-def list_sites(principal: Principal = Depends(get_principal), db: Db = Depends(get_db)):
-    with db.reading() as session:
-        return [SitePublic.model_validate(s, from_attributes=True) for s in service.list_sites(session, principal)]
+@router.get("/sites", response_model=SitePage)
+def list_sites(session: DbDep, principal: PrincipalDep, page: RegistryPage):
+    rows, next_cursor = service.list_sites(session, principal, page)
+    return SitePage(items=[SitePublic.model_validate(s, from_attributes=True) for s in rows], next_cursor=next_cursor)
 
 
 @router.post("/vehicles", status_code=201, response_model=VehiclePublic)
-def register_vehicle(data: VehicleCreate, principal: Principal = Depends(get_principal), db: Db = Depends(get_db),
-                     settings: Settings = Depends(get_settings)):
-    with db.transaction() as session:
-        return VehiclePublic.model_validate(service.register_vehicle(session, principal, data, settings),
-                                            from_attributes=True)
+def register_vehicle(data: VehicleCreate, session: DbDep, principal: PrincipalDep, settings: SettingsDep):
+    return VehiclePublic.model_validate(service.register_vehicle(session, principal, data, settings),
+                                        from_attributes=True)
 
 
-@router.get("/vehicles", response_model=list[VehiclePublic])
-def list_vehicles(principal: Principal = Depends(get_principal), db: Db = Depends(get_db)):
-    with db.reading() as session:
-        return [VehiclePublic.model_validate(v, from_attributes=True) for v in service.list_vehicles(session, principal)]
+@router.get("/vehicles", response_model=VehiclePage)
+def list_vehicles(session: DbDep, principal: PrincipalDep, page: RegistryPage):
+    rows, next_cursor = service.list_vehicles(session, principal, page)
+    return VehiclePage(items=[VehiclePublic.model_validate(v, from_attributes=True) for v in rows],
+                       next_cursor=next_cursor)
 
 
 @router.post("/devices", status_code=201, response_model=DeviceIssued)
-def register_device(data: DeviceCreate, principal: Principal = Depends(get_principal), db: Db = Depends(get_db)):
-    with db.transaction() as session:
-        device, secret = service.register_device(session, principal, data)
-        return DeviceIssued(id=device.id, kind=device.kind, vehicle_id=device.vehicle_id, site_id=device.site_id,
-                            require_signature=device.require_signature, secret=secret)
+def register_device(data: DeviceCreate, session: DbDep, principal: PrincipalDep):
+    device, secret = service.register_device(session, principal, data)
+    return DeviceIssued(id=device.id, kind=device.kind, vehicle_id=device.vehicle_id, site_id=device.site_id,
+                        require_signature=device.require_signature, secret=secret)
+
+
+@router.get("/devices", response_model=DevicePage)
+def list_devices(session: DbDep, principal: PrincipalDep, page: RegistryPage):
+    """The devices bound to vehicles and sites the caller may see, by device id; never their secrets."""
+    rows, next_cursor = service.list_devices(session, principal, page)
+    return DevicePage(items=[DevicePublic.model_validate(d, from_attributes=True) for d in rows],
+                      next_cursor=next_cursor)
 
 
 @router.post("/zones", status_code=201, response_model=Created)
-def register_zone(data: ZoneCreate, principal: Principal = Depends(get_principal), db: Db = Depends(get_db),
-                  settings: Settings = Depends(get_settings)):
-    with db.transaction() as session:
-        return Created(id=service.register_zone(session, principal, data, settings).id)
+def register_zone(data: ZoneCreate, session: DbDep, principal: PrincipalDep, settings: SettingsDep):
+    return Created(id=service.register_zone(session, principal, data, settings).id)
 
 
-@router.get("/zones", response_model=list[ZonePublic])
-def list_zones(_principal: Principal = Depends(get_principal), db: Db = Depends(get_db)):
-    with db.reading() as session:
-        return [ZonePublic.model_validate(z, from_attributes=True) for z in service.list_zones(session)]
+@router.get("/zones", response_model=ZonePage)
+def list_zones(session: DbDep, principal: PrincipalDep, page: RegistryPage):
+    rows, next_cursor = service.list_zones(session, principal, page)
+    return ZonePage(items=[ZonePublic.model_validate(z, from_attributes=True) for z in rows], next_cursor=next_cursor)
 
 
-@router.get("/waste-categories", response_model=list[WasteCategoryPublic])
-def list_waste_categories(_principal: Principal = Depends(get_principal), db: Db = Depends(get_db)):
-    with db.reading() as session:
-        return [WasteCategoryPublic.model_validate(c, from_attributes=True) for c in service.list_categories(session)]
+@router.get("/waste-categories", response_model=WasteCategoryList)
+def list_waste_categories(session: DbDep, _principal: PrincipalDep):
+    return WasteCategoryList([WasteCategoryPublic.model_validate(c, from_attributes=True)
+                              for c in service.list_categories(session)])

@@ -10,11 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
+from wasteflow.auth.service import Principal
+from wasteflow.database import Query
 from wasteflow.detection.model import FindingDraft
 from wasteflow.findings import service as findings
 from wasteflow.ledger import service as ledger
+from wasteflow.manifests import service as manifest_service
 from wasteflow.manifests.models import Manifest
 from wasteflow.tickets.models import WeighTicket
 
@@ -100,7 +104,8 @@ def _open_manifest_by_plate(session: Session, ticket: WeighTicket) -> Manifest |
 def _reference_time(manifest: Manifest, direction: str) -> datetime:
     if direction == "departure":
         return manifest.dispatched_at or manifest.planned_departure or manifest.filed_at
-    return manifest.received_at or manifest.arrived_at or manifest.planned_arrival or manifest.dispatched_at or manifest.filed_at
+    return (manifest.received_at or manifest.arrived_at or manifest.planned_arrival or manifest.dispatched_at
+            or manifest.filed_at)
 
 
 def _already_linked_elsewhere(session: Session, ticket: WeighTicket, manifest_no: str) -> str | None:
@@ -125,10 +130,27 @@ def _link(session: Session, ticket: WeighTicket, manifest: Manifest, direction: 
                         "tare_kg": ticket.tare_kg, "net_kg": ticket.net_kg, "verified": ticket.verified})
 
 
+def visible(query: Query, principal: Principal) -> Query:
+    """``query`` (over :class:`WeighTicket`) narrowed to what ``principal`` may see: a ticket is seen with
+    the manifest it is linked to; an unlinked one by nobody, through the API."""
+    return manifest_service.visible(query.join(Manifest, col(Manifest.manifest_no) == col(WeighTicket.manifest_no)),
+                                    principal)
+
+
+def _linked(manifest_no: str, direction: str) -> SelectOfScalar[WeighTicket]:
+    """The manifest's ticket in ``direction``: the latest linked, should a second one have been linked."""
+    return (select(WeighTicket)
+            .where(col(WeighTicket.manifest_no) == manifest_no, col(WeighTicket.direction) == direction)
+            .order_by(col(WeighTicket.id).desc()))
+
+
 def linked_ticket(session: Session, manifest_no: str, direction: str) -> WeighTicket | None:
-    return session.exec(select(WeighTicket).where(WeighTicket.manifest_no == manifest_no,
-                                                  WeighTicket.direction == direction)
-                        .order_by(WeighTicket.id.desc())).first()
+    return session.exec(_linked(manifest_no, direction)).first()
+
+
+def visible_linked_ticket(session: Session, principal: Principal, manifest_no: str,
+                          direction: str) -> WeighTicket | None:
+    return session.exec(visible(_linked(manifest_no, direction), principal)).first()
 
 
 def _raise(session: Session, manifest: Manifest, draft: FindingDraft) -> None:

@@ -105,9 +105,21 @@ function hashParams() {
   return Object.fromEntries(new URLSearchParams(search || ""));
 }
 
+// Every item of a cursor-paginated list, page after page.
+async function everyItem(path) {
+  const items = [];
+  let cursor = null;
+  do {
+    const page = await api(path + query({ cursor, limit: 500 }));
+    items.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return items;
+}
+
 async function names() {
   if (!state.names) {
-    const [enterprises, sites] = await Promise.all([api("/v1/enterprises"), api("/v1/sites")]);
+    const [enterprises, sites] = await Promise.all([everyItem("/v1/enterprises"), everyItem("/v1/sites")]);
     state.names = { enterprise: Object.fromEntries(enterprises.map((e) => [e.id, e.name])),
                     site: Object.fromEntries(sites.map((x) => [x.id, x.name])) };
   }

@@ -1,0 +1,47 @@
+"""What a signature sets in motion beyond the manifest: linking the ticket it names, reconciling the trip.
+
+As in Netflix/dispatch's ``case/flows.py``, a flow is a plain function the view calls with its
+collaborators passed in: everything a receipt does is read here, in order, in the receipt's
+transaction — nothing is registered from elsewhere. :mod:`.service` keeps the manifest's own
+rules (who may sign, the state machine, the ledger entry).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from sqlmodel import Session
+
+from wasteflow.auth.service import Principal
+from wasteflow.config import Settings
+from wasteflow.manifests import service
+from wasteflow.manifests.models import Manifest
+from wasteflow.manifests.schemas import DispatchSignature, ReceiveSignature
+from wasteflow.tickets.service import link_named_ticket
+
+
+class ReceiptReconciler(Protocol):
+    """Checks the receiving site's capacity and reconciles the trip (the app's monitor does both)."""
+
+    def on_receipt(self, session: Session, manifest: Manifest) -> object: ...
+
+
+def dispatch(session: Session, principal: Principal, manifest_no: str, data: DispatchSignature,
+             settings: Settings) -> Manifest:
+    """Sign the departure, then link the departure ticket it names if that ticket is already in."""
+    manifest = service.dispatch(session, principal, manifest_no, data, settings)
+    if data.departure_ticket_no:
+        link_named_ticket(session, manifest, data.departure_ticket_no, "departure")
+    return manifest
+
+
+def receive(session: Session, principal: Principal, manifest_no: str, data: ReceiveSignature,
+            settings: Settings, reconciler: ReceiptReconciler) -> Manifest:
+    """Sign the receipt, link the arrival ticket it names, then reconcile: a receipt is never stored
+    unreconciled, and a reconciliation that fails undoes the receipt with it."""
+    manifest = service.receive(session, principal, manifest_no, data, settings)
+    if data.arrival_ticket_no:
+        link_named_ticket(session, manifest, data.arrival_ticket_no, "arrival")
+    session.flush()
+    reconciler.on_receipt(session, manifest)
+    return manifest
