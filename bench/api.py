@@ -28,8 +28,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.databases import create_database, drop_database  # noqa: E402
-from tests.brokers import free_port, wait_port  # noqa: E402
-from tests.support import build_world  # noqa: E402
+from tests.utils.brokers import free_port, wait_port  # noqa: E402
+from tests.utils.world import build_world  # noqa: E402
 from wasteflow.database import get_engine  # noqa: E402
 
 

@@ -29,7 +29,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench.databases import create_database, drop_database, libpq_url  # noqa: E402
-from tests.brokers import Publisher, start_bridge_process, start_mosquitto, stop_process, wait_for_log  # noqa: E402
+from tests.utils.brokers import Publisher, start_bridge_process, start_mosquitto, stop_process, wait_for_log  # noqa: E402
 
 # --- database ---------------------------------------------------------------------------------
 

@@ -32,9 +32,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-for extra in (REPO, REPO / "tests" / "monitoring"):
-    if str(extra) not in sys.path:
-        sys.path.insert(0, str(extra))
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -53,13 +52,13 @@ def main(argv=None) -> dict:
 
     import paho.mqtt.client as mqtt
     from fastapi.testclient import TestClient
-    from mon_support import CEMENT, GPS, MID, Drive, along, make_env, move
 
     from bench.databases import create_database, drop_database
     from mqtt_bridge.signing import signed_payload
     from mqtt_bridge.worker import BridgeWorker
-    from tests.brokers import Publisher, start_mosquitto, wait_bridge_ready
-    from tests.support import build_world
+    from tests.utils.brokers import Publisher, start_mosquitto, wait_bridge_ready
+    from tests.utils.monitoring import CEMENT, GPS, MID, Drive, along, make_env, move
+    from tests.utils.world import build_world
     from wasteflow.api.app import create_app
     from wasteflow.config import Settings
     from wasteflow.database import get_engine

@@ -32,9 +32,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-for extra in (REPO, REPO / "tests" / "detection"):
-    if str(extra) not in sys.path:
-        sys.path.insert(0, str(extra))
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
 
 
 # --- pure ---------------------------------------------------------------------------------------
@@ -42,7 +41,7 @@ for extra in (REPO, REPO / "tests" / "detection"):
 
 def pure_trips(n: int, interval_s: float = 15.0):
     """n finished trips of ~500 fixes (a few distinct scenarios, shifted in time)."""
-    from detection_builders import clean_scenario, load_series
+    from tests.utils.detection import clean_scenario, load_series
 
     def violations(b):
         b.wait(720)  # an unauthorized stop on the road
@@ -64,8 +63,7 @@ def pure_trips(n: int, interval_s: float = 15.0):
 
 
 def pure_places():
-    from detection_builders import ALL_PLACES, random_places
-
+    from tests.utils.detection import ALL_PLACES, random_places
     from wasteflow.detection import PlaceIndex
 
     return PlaceIndex(ALL_PLACES + random_places(1000, 100))
@@ -136,7 +134,7 @@ def bench_parallel(n_trips: int, runs: int, processes: int) -> dict:
 
 
 def _square(lon: float, lat: float, half_m: float) -> dict:
-    from tests.support import square
+    from tests.utils.world import square
 
     return square(lon, lat, half_m)
 
@@ -146,11 +144,9 @@ def bench_db(n_trips: int, runs: int, keep: bool = False) -> dict:
     from fastapi.testclient import TestClient
     from sqlmodel import Session, select
 
-    sys.path.insert(0, str(REPO / "tests" / "monitoring"))
-    from mon_support import CEMENT, Drive, along, gps_records, load_records, make_env
-
     from bench.databases import create_database, drop_database
-    from tests.support import build_world
+    from tests.utils.monitoring import CEMENT, Drive, along, gps_records, load_records, make_env
+    from tests.utils.world import build_world
     from wasteflow.api.app import create_app
     from wasteflow.config import Settings
     from wasteflow.database import get_engine, session_scope

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from typer.main import get_command
 
-from tests.brokers import SHIPPED_CONF
+from tests.utils.brokers import SHIPPED_CONF
 from wasteflow.cli import app
 from wasteflow.config import Settings
 

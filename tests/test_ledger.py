@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 import wasteflow.ledger_verify
-from tests.api._helpers import ledger_entries, parse, problem, violation
+from tests.utils.api import ledger_entries, parse, problem, violation
 
 
 def export_lines(world, who: str = "regulator") -> list[str]:
@@ -210,7 +210,8 @@ def test_export_verifies_offline_and_tampering_is_named(busy_world, tmp_path):
     swapped = list(lines)
     swapped[2], swapped[3] = swapped[3], swapped[2]
     assert "BROKEN at entry" in tampered("swapped.jsonl", swapped).stdout
-    assert "entry 3" in tampered("swapped.jsonl", swapped).stdout or "entry 4" in tampered("swapped.jsonl", swapped).stdout
+    assert ("entry 3" in tampered("swapped.jsonl", swapped).stdout
+            or "entry 4" in tampered("swapped.jsonl", swapped).stdout)
 
     first_gone = lines[1:]
     assert "BROKEN at entry" in tampered("first_gone.jsonl", first_gone).stdout

@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
-from tests.conftest import scratch_postgres
+from tests.utils.databases import scratch_postgres
 from wasteflow.migrate import alembic_config, upgrade
 from wasteflow.models import metadata
 
@@ -54,7 +54,8 @@ def test_migrated_database_has_reference_data(db_url):
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == _head()
             codes = {r[0] for r in conn.execute(text("SELECT code FROM waste_category"))}
             assert {"SW01", "SW07", "SW59"} <= codes and len(codes) == 17
-            assert conn.execute(text("SELECT tolerance_pct FROM waste_category WHERE code = 'SW07'")).scalar_one() == 5.0
+            assert conn.execute(
+                text("SELECT tolerance_pct FROM waste_category WHERE code = 'SW07'")).scalar_one() == 5.0
             assert conn.execute(text("SELECT seq FROM ledger_head WHERE id = 1")).scalar_one() == 0
     finally:
         engine.dispose()

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import empty_database
-from tests.support import build_world
+from tests.utils.databases import empty_database
+from tests.utils.world import build_world
 from wasteflow.api.app import create_app
 from wasteflow.config import Settings
 from wasteflow.database import get_engine

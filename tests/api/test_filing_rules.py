@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api._helpers import all_manifests, invalid, ledger_entries, violation
-from tests.support import credit_code
+from tests.utils.api import all_manifests, invalid, ledger_entries, violation
+from tests.utils.world import credit_code
 
 LINE = {"type": "LineString", "coordinates": [[109.80, 40.60], [109.95, 40.65]]}
 

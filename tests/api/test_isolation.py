@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api._helpers import all_manifests, problem, violation
-from tests.support import credit_code, square
+from tests.utils.api import all_manifests, problem, violation
+from tests.utils.world import credit_code, square
 
 ACTIONS = {
     "dispatch": {},

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from tests.api._helpers import (
+from tests.utils.api import (
     ago,
     all_manifests,
     conflict_state,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api._helpers import ledger_entries
+from tests.utils.api import ledger_entries
 from wasteflow.api.app import create_app
 from wasteflow.api.deps import get_monitor
 from wasteflow.monitoring.monitor import Monitor

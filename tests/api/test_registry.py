@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from tests.api._helpers import invalid, problem, violation
-from tests.support import credit_code, square
+from tests.utils.api import invalid, problem, violation
+from tests.utils.world import credit_code, square
 
 VALID_CODE = "91350100M000100Y43"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api._helpers import violation
-from tests.support import credit_code, square
+from tests.utils.api import violation
+from tests.utils.world import credit_code, square
 
 LISTS = ("/v1/enterprises", "/v1/sites", "/v1/vehicles", "/v1/devices", "/v1/zones")
 

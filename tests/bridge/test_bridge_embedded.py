@@ -8,10 +8,10 @@ import threading
 
 import paho.mqtt.client as mqtt
 import pytest
-from _bridge_support import NOW, gps_fix, lookup, signed, topic
 
 from mqtt_bridge.embedded import EmbeddedBroker
 from mqtt_bridge.parsing import Accepted, parse_message
+from tests.utils.bridge import NOW, gps_fix, lookup, signed, topic
 
 WAIT_S = 5
 

@@ -3,20 +3,6 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from _bridge_support import (
-    DROP,
-    NOW,
-    SECRET,
-    gps_fix,
-    load_reading,
-    lookup,
-    owntracks_location,
-    parse,
-    signed,
-    topic,
-    unsigned,
-    weigh_ticket,
-)
 
 from mqtt_bridge import parsing
 from mqtt_bridge.parsing import (
@@ -32,6 +18,20 @@ from mqtt_bridge.parsing import (
     parse_message,
 )
 from mqtt_bridge.signing import sign
+from tests.utils.bridge import (
+    DROP,
+    NOW,
+    SECRET,
+    gps_fix,
+    load_reading,
+    lookup,
+    owntracks_location,
+    parse,
+    signed,
+    topic,
+    unsigned,
+    weigh_ticket,
+)
 
 UTC = UTC
 TS_UTC = datetime(2026, 11, 23, 0, 0, 5, tzinfo=UTC)

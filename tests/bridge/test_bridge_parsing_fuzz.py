@@ -3,7 +3,12 @@
 import json
 import os
 
-from _bridge_support import (
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mqtt_bridge.parsing import REASONS, Accepted, Rejected, parse_message
+from mqtt_bridge.signing import sign
+from tests.utils.bridge import (
     DEVICES,
     NOW,
     gps_fix,
@@ -14,11 +19,6 @@ from _bridge_support import (
     topic,
     weigh_ticket,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from mqtt_bridge.parsing import REASONS, Accepted, Rejected, parse_message
-from mqtt_bridge.signing import sign
 
 # BRIDGE_FUZZ_EXAMPLES=5000 for a deeper run; the default keeps the suite at a few seconds.
 EXAMPLES = int(os.environ.get("BRIDGE_FUZZ_EXAMPLES", "150"))

@@ -13,7 +13,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.reasoncodes import ReasonCode
 
-from tests.brokers import start_mosquitto
+from tests.utils.brokers import start_mosquitto
 from wasteflow.broker.files import Account, without_impostors
 from wasteflow.broker.service import all_accounts, write_files
 from wasteflow.database import session_scope

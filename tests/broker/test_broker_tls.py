@@ -10,7 +10,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from typer.testing import CliRunner
 
-from tests.brokers import start_mosquitto
+from tests.utils.brokers import start_mosquitto
 from wasteflow.broker.certs import make_trial_certificates
 from wasteflow.broker.service import all_accounts, write_files
 from wasteflow.cli import app

@@ -20,8 +20,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from tests.console.console_dataset import build_console_world
-from tests.support import build_world
+from tests.utils.console import build_console_world
+from tests.utils.world import build_world
 from wasteflow.api.app import create_app
 from wasteflow.config import Settings
 from wasteflow.database import get_engine
@@ -185,8 +185,8 @@ def test_console_login_finding_track_and_workflow(served, browser):
         note = browser.find_element(By.ID, "note")
         note.send_keys(f"console test: {target}")
         button.click()
-        _wait(browser, lambda d: _js(d, "const el = document.getElementById('finding-status');"
-                                        "return el && el.textContent.trim()") == target)
+        _wait(browser, lambda d, target=target: _js(d, "const el = document.getElementById('finding-status');"
+                                                       "return el && el.textContent.trim()") == target)
         assert _status(engine, stop.id) == target
     with Session(engine) as session:
         notes = [e.note for e in session.exec(select(FindingEvent).where(FindingEvent.finding_id == stop.id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from tests.support import auth
+from tests.utils.world import auth
 
 
 def test_console_files(client):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from detection_builders import (
+
+from tests.utils.detection import (
     FOREIGN_PARKING_C,
     GEN_C,
     OTHER_C,
@@ -22,7 +23,6 @@ from detection_builders import (
     move,
     route_point,
 )
-
 from wasteflow.detection import Fix, PlaceIndex, Thresholds, detect_live, find_stops, reconcile
 
 TH = Thresholds()
@@ -146,7 +146,7 @@ def test_route_deviation_needs_3_fixes_over_120_s(n, span, expected):
 def test_corridor_half_width_is_measured_in_metres(offset, expected):
     """Points perpendicular to the first leg, `offset` m away (geodesic)."""
     g, w = ROUTE.coords[0], ROUTE.coords[1]
-    from detection_builders import GEOD
+    from tests.utils.detection import GEOD
     az = GEOD.inv(g[0], g[1], w[0], w[1])[0]
 
     def event(b):

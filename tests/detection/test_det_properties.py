@@ -9,7 +9,10 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from detection_builders import (
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.utils.detection import (
     ALL_PLACES,
     GEN_C,
     GEOD,
@@ -24,9 +27,6 @@ from detection_builders import (
     random_places,
     ticket,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from wasteflow.detection import (
     FindingDraft,
     Fix,
@@ -97,7 +97,7 @@ def test_find_stops_is_order_independent(fixes):
 
 
 def test_stop_key_is_stable_while_the_stop_grows():
-    from detection_builders import TrackBuilder
+    from tests.utils.detection import TrackBuilder
     b = TrackBuilder(GEN_C, interval_s=10, sigma_m=15, seed=4).emit()
     b.drive_along(ROUTE, 60, 0, 0.3).wait(1800).drive_along(ROUTE, 60, 0.3, 0.4)
     seen = set()

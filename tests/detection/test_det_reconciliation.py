@@ -6,9 +6,11 @@ import json
 from datetime import timedelta
 
 import pytest
-from detection_builders import (
+
+from tests.utils.detection import (
     GATE_QUEUE,
     GEN_C,
+    GENERATOR,
     PLACES,
     RECEIVER,
     ROUTE,
@@ -19,7 +21,6 @@ from detection_builders import (
     replace,
     ticket,
 )
-
 from wasteflow.detection import (
     Fix,
     Thresholds,
@@ -153,7 +154,7 @@ def test_shortfall_lists_candidate_dump_locations():
     b = TrackBuilder(GEN_C, interval_s=30).emit()
     b.drive_along(ROUTE, 60, 0, 0.3).mark("dump").wait(900).drive_along(ROUTE, 60, 0.3, 1).wait(300)
     loads = [(60 * k, 24000) for k in range(5)] + [(b.marks["dump"][0] + 300 + 60 * k, 14000) for k in range(4)]
-    from detection_builders import load_series
+    from tests.utils.detection import load_series
     trip = make_trip(b.fixes, load_series(loads), received_at=at(b.t),
                      departure_ticket=ticket("G", 1, 24000, -400), arrival_ticket=ticket("R", 2, 14000, b.t - 200),
                      accepted_kg=14000)
@@ -257,7 +258,7 @@ def test_loaded_window_uses_the_earlier_of_dispatch_and_leaving():
     entry = next(f.ts for f in b.fixes if f.ts > at(400) and RECEIVER.geometry.intersects(
         __import__("shapely").Point(f.lon, f.lat)))
     exit_ = next(f.ts for f in b.fixes if not __import__("shapely").Point(f.lon, f.lat).within(
-        __import__("detection_builders").GENERATOR.geometry))
+        GENERATOR.geometry))
     # signed while still inside: departure = dispatch
     assert loaded_window(make_trip(b.fixes, dispatched_at=at(100))) == (at(100), entry)
     # signed after driving off: departure = leaving the generator

@@ -8,7 +8,8 @@ import json
 import pytest
 import shapely
 import shapely.ops
-from detection_builders import (
+
+from tests.utils.detection import (
     GATE_QUEUE,
     OTHER_C,
     PLACES,
@@ -24,7 +25,6 @@ from detection_builders import (
     route_point,
     ticket,
 )
-
 from wasteflow.detection import Thresholds, detect_live, reconcile
 
 TH = Thresholds()

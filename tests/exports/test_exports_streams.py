@@ -1,4 +1,4 @@
-"""Exports: CSV and GeoJSON streams, parsed back, on the known data set (tests/flows/flows_dataset.py)."""
+"""Exports: CSV and GeoJSON streams, parsed back, on the known data set (tests/utils/flows.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from shapely.geometry import shape
 from sqlmodel import select
 
-from tests.flows.flows_dataset import build
+from tests.utils.flows import build
 from wasteflow.database import session_scope
 from wasteflow.detection.model import FindingDraft
 from wasteflow.exports import service as exports

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import select
 
-from tests.support import auth
+from tests.utils.world import auth
 from wasteflow.database import session_scope
 from wasteflow.detection.model import FindingDraft
 from wasteflow.findings import service as findings

@@ -1,13 +1,13 @@
-"""Flows and balances against hand-computed totals on the known data set (flows_dataset.py), both databases."""
+"""Flows and balances against hand-computed totals on the known data set (tests/utils/flows.py), both databases."""
 
 from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import empty_database
-from tests.flows.flows_dataset import build
-from tests.support import build_world
+from tests.utils.databases import empty_database
+from tests.utils.flows import build
+from tests.utils.world import build_world
 from wasteflow.api.app import create_app
 from wasteflow.config import Settings
 from wasteflow.database import get_engine

@@ -13,7 +13,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from mqtt_bridge.gateways.publisher import GatewayPublisher, device_topic, quarantine_message
-from tests.brokers import start_mosquitto
+from tests.utils.brokers import start_mosquitto
 
 pytestmark = pytest.mark.mosquitto
 

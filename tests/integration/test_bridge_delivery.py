@@ -18,7 +18,7 @@ from sqlalchemy import text
 from mqtt_bridge.embedded import EmbeddedBroker
 from mqtt_bridge.signing import signed_payload
 from mqtt_bridge.worker import BridgeWorker
-from tests.brokers import (
+from tests.utils.brokers import (
     Publisher,
     bridge_log,
     free_port,

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from mon_support import make_env  # noqa: E402
+from tests.utils.monitoring import make_env
 
 
 @pytest.fixture

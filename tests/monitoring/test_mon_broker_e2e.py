@@ -15,11 +15,11 @@ from datetime import timedelta
 
 import paho.mqtt.client as mqtt
 import pytest
-from mon_support import CEMENT, GPS, LOAD, PLATE, Drive, along, base_time, make_env, move
 
 from mqtt_bridge.signing import signed_payload
 from mqtt_bridge.worker import BridgeWorker
-from tests.brokers import MOSQUITTO, Publisher, start_mosquitto, wait_bridge_ready
+from tests.utils.brokers import MOSQUITTO, Publisher, start_mosquitto, wait_bridge_ready
+from tests.utils.monitoring import CEMENT, GPS, LOAD, PLATE, Drive, along, base_time, make_env, move
 from wasteflow.config import Settings
 from wasteflow.live import attach_live_detection
 
@@ -195,7 +195,7 @@ def test_every_live_code_through_the_broker(wired):
 
 def test_reconciliation_and_tickets_through_the_broker(wired):
     env, publisher, listener = wired
-    gps, load = Device(env.world, GPS, "gps"), Device(env.world, LOAD, "load")
+    gps, _load = Device(env.world, GPS, "gps"), Device(env.world, LOAD, "load")
     plant_wb, cement_wb = Device(env.world, "wb-plant", "weigh"), Device(env.world, "wb-cement", "weigh")
     t0 = base_time(3)
     no = env.dispatch(t0)

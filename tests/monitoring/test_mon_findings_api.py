@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from mon_support import CEMENT, PLANT, Drive, along, base_time, move
 
-from tests.support import auth
+from tests.utils.monitoring import CEMENT, PLANT, Drive, along, base_time, move
+from tests.utils.world import auth
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from mon_support import CEMENT, Drive, along, base_time, distance_m, make_env, window
+
+from tests.utils.monitoring import CEMENT, Drive, along, base_time, distance_m, make_env, window
 
 
 def test_tunnel_fixes_arriving_after_receipt_withdraw_the_gap_and_reveal_a_stop(env):
@@ -119,7 +120,7 @@ def test_overdue_stays_when_the_receipt_is_late(clocked):
 def test_overdue_without_planned_arrival_after_a_day(clocked):
     env, clock = clocked
     t0 = base_time(3)
-    no = env.dispatch(t0)
+    env.dispatch(t0)
     clock.now = t0 + timedelta(hours=24) - timedelta(seconds=1)
     assert env.detector.run_watchdog() == []
     clock.now = t0 + timedelta(hours=24, seconds=1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from mon_support import CEMENT, MID, PLANT, Drive, along, base_time, distance_m, move, window
+from tests.utils.monitoring import CEMENT, MID, PLANT, Drive, along, base_time, distance_m, move, window
 
 
 def _only(env, no, code):

@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from mon_support import CEMENT, Drive, along, base_time, distance_m, move
+
+from tests.utils.monitoring import CEMENT, Drive, along, base_time, distance_m, move
 
 ABOVE_INFO = ("warning", "critical")
 

@@ -10,7 +10,7 @@ import pytest
 
 from mqtt_bridge.metrics import BridgeMetrics
 from mqtt_bridge.store import StoredBatch
-from tests.support import auth
+from tests.utils.world import auth
 
 
 def test_api_metrics_count_quarantine_findings_and_manifests(world, client, engine):
@@ -43,7 +43,7 @@ def test_bridge_metrics_count_stored_duplicates_quarantine_and_lag():
 
 
 def test_bridge_metrics_are_served_over_http():
-    from tests.brokers import free_port
+    from tests.utils.brokers import free_port
 
     metrics = BridgeMetrics()
     port = free_port()
@@ -83,7 +83,7 @@ def test_no_api_key_reaches_the_logs(world, client, caplog):
 
 @pytest.mark.mosquitto
 def test_bridge_log_redacts_broker_credentials(tmp_path, db_url):
-    from tests.brokers import start_bridge_process, stop_process
+    from tests.utils.brokers import start_bridge_process, stop_process
 
     proc = start_bridge_process(db_url, "mqtt://wasteflow-bridge:s3cret-pass@127.0.0.1:1", "redaction-test",
                                 log_dir=tmp_path)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SHIPPED_CONF = REPO / "deploy" / "mosquitto" / "mosquitto.conf"
 MOSQUITTO = os.environ.get("WASTEFLOW_MOSQUITTO", "/usr/sbin/mosquitto")
 

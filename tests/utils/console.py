@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel import select
 
-from tests.flows.flows_dataset import _ticket, build
-from tests.support import CEMENT, PLANT
+from tests.utils.flows import _ticket, build
+from tests.utils.world import CEMENT, PLANT
 from wasteflow.config import Settings
 from wasteflow.database import session_scope
 from wasteflow.manifests.models import Manifest

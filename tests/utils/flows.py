@@ -2,14 +2,16 @@
 
 Local time is Asia/Shanghai (UTC+8). Day 1 is 2025-03-10, day 2 is 2025-03-11.
 
+(kg in question in brackets)
+
 | manifest | generator | code | declared | departed | received | accepted | what happens |
 | --- | --- | --- | --- | --- | --- | --- | --- |
 | m1 | generator | SW02 | 30000 | 30000 | 29960 | 29960 | received day 1 10:00 |
 | m2 | generator | SW02 | 28000 | 28100 | 28000 | 28000 | received day 1 14:00 |
 | m8 | outsider  | SW02 | 12000 | 12000 | 12000 | 11990 | received day 1 16:00 |
 | m3 | generator | SW03 | 25000 | 25000 | 24900 | 24900 | received day 2 09:00 |
-| m4 | generator | SW02 | 30000 | 30000 | 28000 | 28000 | received day 2 11:00: TONNAGE_SHORTFALL (2000 kg in question) |
-| m9 | generator | SW03 | 20000 | 20000 | 20000 | 19000 | received day 2 15:00: ACCEPTANCE_MISMATCH (1000 kg in question) |
+| m4 | generator | SW02 | 30000 | 30000 | 28000 | 28000 | received day 2 11:00: TONNAGE_SHORTFALL (2000 kg) |
+| m9 | generator | SW03 | 20000 | 20000 | 20000 | 19000 | received day 2 15:00: ACCEPTANCE_MISMATCH (1000 kg) |
 | m7 | generator | SW02 | 10000 | 10000 | 10000 | 10000 | received 2025-03-12 00:30 local (still 03-11 in UTC) |
 | m5 | generator | SW02 | 20000 | 20500 |   —   |   —   | dispatched day 2 12:00, in transit |
 | m6 | generator | SW03 | 15000 |   —   |   —   |   —   | dispatched day 2 07:00, rejected day 2 10:00 (no ticket) |

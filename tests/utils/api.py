@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.support import auth
+from tests.utils.world import auth
 
 PROBLEM_BASE = "https://wasteflow.example/problems/"
 

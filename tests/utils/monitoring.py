@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from mqtt_bridge.parsing import Accepted, GpsRecord, LoadRecord, TicketRecord
 from mqtt_bridge.store import StoredBatch, TelemetryStore
-from tests.support import CEMENT, PLANT, square
+from tests.utils.world import CEMENT, PLANT, square
 from wasteflow.findings.models import Finding, FindingEvent
 from wasteflow.manifests.models import Manifest
 from wasteflow.monitoring.live import LiveDetector

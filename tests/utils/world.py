@@ -84,7 +84,8 @@ def build_world(client, engine) -> World:
     regulator = _created(client.post(f"/v1/regulators/{regulator_id}/keys", json={}, headers=auth(admin)))["key"]
     world = World(client=client, admin=admin, regulator=regulator, regulator_id=regulator_id)
     for name, roles, region in (("generator", ["generator"], "150202"), ("transporter", ["transporter"], "150203"),
-                                ("receiver", ["receiver"], "150204"), ("outsider", ["generator", "receiver"], "150205")):
+                                ("receiver", ["receiver"], "150204"),
+                                ("outsider", ["generator", "receiver"], "150205")):
         body = {"name": f"{name} co", "credit_code": credit_code(region), "roles": roles, "region_code": region}
         world.ids[name] = _created(world.post("/v1/enterprises", body, "regulator"))["id"]
         world.keys[name] = _created(world.post(f"/v1/enterprises/{world.ids[name]}/keys", {}, "regulator"))["key"]
