@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 from pydantic import BaseModel, Field
 from sqlalchemy import String
@@ -33,6 +33,11 @@ class Page(BaseModel, Generic[T]):
 
     items: list[T]
     next_cursor: str | None = Field(description="give it as `cursor` for the next page; null on the last page")
+
+    @classmethod
+    def of(cls, rows: list[Any], next_cursor: str | None) -> Self:
+        """The page of ``rows`` (table rows, or dicts) as this page's items."""
+        return cls.model_validate({"items": rows, "next_cursor": next_cursor}, from_attributes=True)
 
 
 @dataclass(frozen=True)

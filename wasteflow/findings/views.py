@@ -12,16 +12,12 @@ from wasteflow.api.deps import DbDep, PageDep, PrincipalDep
 from wasteflow.api.problems import responses
 from wasteflow.findings import service
 from wasteflow.findings.models import Finding
-from wasteflow.findings.schemas import FindingDetail, FindingPage, FindingPatch, FindingPublic
+from wasteflow.findings.schemas import FindingDetail, FindingPage, FindingPatch
 
 router = APIRouter(prefix="/v1/findings", tags=["findings"], responses=responses(401, 403, 404, 422))
 
 Severity = Literal["info", "warning", "critical"]
 Status = Literal["open", "acknowledged", "investigating", "resolved", "dismissed", "withdrawn"]
-
-
-def public(finding: Finding) -> FindingPublic:
-    return FindingPublic.model_validate(service.public(finding))
 
 
 def detailed(session: Session, finding: Finding) -> FindingDetail:
@@ -37,7 +33,7 @@ def list_findings(session: DbDep, principal: PrincipalDep, page: PageDep, manife
     rows, next_cursor = service.list_findings(session, principal, page, manifest_no=manifest_no, code=code,
                                               severity=severity, status=status, region=region,
                                               raised_from=raised_from, raised_to=raised_to)
-    return FindingPage(items=[public(f) for f in rows], next_cursor=next_cursor)
+    return FindingPage.of([service.public(f) for f in rows], next_cursor)
 
 
 @router.get("/{finding_id}", response_model=FindingDetail)

@@ -63,10 +63,9 @@ def list_manifests(session: DbDep, principal: PrincipalDep, page: PageDep, statu
                    plate: str | None = None, region: str | None = None,
                    filed_from: AwareDatetime | None = Query(None, alias="from"),
                    filed_to: AwareDatetime | None = Query(None, alias="to")):
-    rows, next_cursor = service.list_manifests(session, principal, page, status=status, waste_code=waste_code,
-                                               party=party, plate=plate, region=region, filed_from=filed_from,
-                                               filed_to=filed_to)
-    return ManifestPage(items=[summary(m) for m in rows], next_cursor=next_cursor)
+    return ManifestPage.of(*service.list_manifests(session, principal, page, status=status, waste_code=waste_code,
+                                                   party=party, plate=plate, region=region, filed_from=filed_from,
+                                                   filed_to=filed_to))
 
 
 @router.get("/{manifest_no}", response_model=ManifestPublic)

@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1/quarantine", tags=["quarantine"], responses=respo
 def list_quarantine(session: DbDep, principal: PrincipalDep, page: PageDep, reason: str | None = None,
                     device_id: str | None = None):
     rows, next_cursor = service.list_messages(session, principal, page, reason=reason, device_id=device_id)
-    return QuarantinePage(items=[QuarantineItem.of(m) for m in rows], next_cursor=next_cursor)
+    return QuarantinePage.of([QuarantineItem.of(m) for m in rows], next_cursor)
 
 
 @router.get("/counts", response_model=QuarantineCounts)

@@ -13,13 +13,11 @@ from wasteflow.registry.schemas import (
     DeviceCreate,
     DeviceIssued,
     DevicePage,
-    DevicePublic,
     EnterpriseCreate,
     EnterprisePage,
     EnterprisePublic,
     SiteCreate,
     SitePage,
-    SitePublic,
     VehicleCreate,
     VehiclePage,
     VehiclePublic,
@@ -27,7 +25,6 @@ from wasteflow.registry.schemas import (
     WasteCategoryPublic,
     ZoneCreate,
     ZonePage,
-    ZonePublic,
 )
 from wasteflow.schemas import Created, EmptyBody
 
@@ -45,9 +42,7 @@ def register_enterprise(data: EnterpriseCreate, session: DbDep, principal: Princ
 
 @router.get("/enterprises", response_model=EnterprisePage)
 def list_enterprises(session: DbDep, principal: PrincipalDep, page: RegistryPage):
-    rows, next_cursor = service.list_enterprises(session, principal, page)
-    return EnterprisePage(items=[EnterprisePublic.model_validate(e, from_attributes=True) for e in rows],
-                          next_cursor=next_cursor)
+    return EnterprisePage.of(*service.list_enterprises(session, principal, page))
 
 
 @router.get("/enterprises/{enterprise_id}", response_model=EnterprisePublic)
@@ -68,8 +63,7 @@ def register_site(data: SiteCreate, session: DbDep, principal: PrincipalDep, set
 
 @router.get("/sites", response_model=SitePage)
 def list_sites(session: DbDep, principal: PrincipalDep, page: RegistryPage):
-    rows, next_cursor = service.list_sites(session, principal, page)
-    return SitePage(items=[SitePublic.model_validate(s, from_attributes=True) for s in rows], next_cursor=next_cursor)
+    return SitePage.of(*service.list_sites(session, principal, page))
 
 
 @router.post("/vehicles", status_code=201, response_model=VehiclePublic)
@@ -80,9 +74,7 @@ def register_vehicle(data: VehicleCreate, session: DbDep, principal: PrincipalDe
 
 @router.get("/vehicles", response_model=VehiclePage)
 def list_vehicles(session: DbDep, principal: PrincipalDep, page: RegistryPage):
-    rows, next_cursor = service.list_vehicles(session, principal, page)
-    return VehiclePage(items=[VehiclePublic.model_validate(v, from_attributes=True) for v in rows],
-                       next_cursor=next_cursor)
+    return VehiclePage.of(*service.list_vehicles(session, principal, page))
 
 
 @router.post("/devices", status_code=201, response_model=DeviceIssued)
@@ -95,9 +87,7 @@ def register_device(data: DeviceCreate, session: DbDep, principal: PrincipalDep)
 @router.get("/devices", response_model=DevicePage)
 def list_devices(session: DbDep, principal: PrincipalDep, page: RegistryPage):
     """The devices bound to vehicles and sites the caller may see, by device id; never their secrets."""
-    rows, next_cursor = service.list_devices(session, principal, page)
-    return DevicePage(items=[DevicePublic.model_validate(d, from_attributes=True) for d in rows],
-                      next_cursor=next_cursor)
+    return DevicePage.of(*service.list_devices(session, principal, page))
 
 
 @router.post("/zones", status_code=201, response_model=Created)
@@ -107,8 +97,7 @@ def register_zone(data: ZoneCreate, session: DbDep, principal: PrincipalDep, set
 
 @router.get("/zones", response_model=ZonePage)
 def list_zones(session: DbDep, principal: PrincipalDep, page: RegistryPage):
-    rows, next_cursor = service.list_zones(session, principal, page)
-    return ZonePage(items=[ZonePublic.model_validate(z, from_attributes=True) for z in rows], next_cursor=next_cursor)
+    return ZonePage.of(*service.list_zones(session, principal, page))
 
 
 @router.get("/waste-categories", response_model=WasteCategoryList)
