@@ -17,3 +17,8 @@ class EmptyBody(Strict):
 
 class Created(BaseModel):
     id: int
+
+
+class Health(BaseModel):
+    status: str
+    version: str

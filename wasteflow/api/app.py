@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel
 
 from wasteflow import __version__
 from wasteflow.api import problems
@@ -12,12 +11,7 @@ from wasteflow.config import Settings, get_settings
 from wasteflow.database import get_engine
 from wasteflow.errors import PROBLEM_BASE
 from wasteflow.monitoring.monitor import Monitor
-
-
-class Health(BaseModel):
-    status: str
-    version: str
-
+from wasteflow.schemas import Health
 
 DESCRIPTION = """Industrial solid waste from the firm that makes it, on the truck that carries it,
 to the plant or landfill that takes it. Every request carries `Authorization: Bearer <api key>`;

@@ -32,13 +32,9 @@ from wasteflow.tracks.schemas import TripSummary
 router = APIRouter(prefix="/v1/manifests", tags=["manifests"], responses=responses(401, 403, 404, 422))
 
 
-def summary(manifest: Manifest) -> ManifestPublic:
-    return ManifestPublic.model_validate(manifest, from_attributes=True)
-
-
 def detailed(session: Session, principal: Principal, manifest: Manifest) -> ManifestPublic:
     """The manifest with its tickets, its trip so far and its findings (``GET /v1/manifests/{no}``)."""
-    public = summary(manifest)
+    public = ManifestPublic.model_validate(manifest, from_attributes=True)
     for direction in ("departure", "arrival"):
         ticket = visible_linked_ticket(session, principal, manifest.manifest_no, direction)
         if ticket is not None:
