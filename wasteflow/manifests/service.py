@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, text
+from sqlalchemy import ColumnElement, or_, text, true
 from sqlmodel import Session, col, select
 
 from wasteflow.auth.service import Principal, in_jurisdiction
@@ -44,13 +44,18 @@ def visible(query: Query, principal: Principal) -> Query:
     receiver lies in its regions; the administrator all. Every read of a manifest, and of what
     hangs off one (tickets, flows, exports), goes through here.
     """
+    return query if principal.is_admin else query.where(seen_by(principal))
+
+
+def seen_by(principal: Principal) -> ColumnElement[bool]:
+    """:func:`visible`'s rule as a condition, for a statement that takes conditions (a locked read)."""
     if principal.is_admin:
-        return query
+        return true()
     if principal.kind == "enterprise":
         me = principal.enterprise_id
-        return query.where(or_(col(Manifest.generator_id) == me, col(Manifest.transporter_id) == me,
-                               col(Manifest.receiver_id) == me))
-    return query.where(in_jurisdiction(principal, Manifest.region_code, Manifest.receiver_region_code))
+        return or_(col(Manifest.generator_id) == me, col(Manifest.transporter_id) == me,
+                   col(Manifest.receiver_id) == me)
+    return in_jurisdiction(principal, Manifest.region_code, Manifest.receiver_region_code)
 
 
 def get_visible(session: Session, principal: Principal, manifest_no: str, for_update: bool = False) -> Manifest:
