@@ -175,7 +175,7 @@ def run(trips: int = 300, seed: int = 7, out_dir: Path | str = DEFAULT_DIR, spee
         outcome = collect(api, registry, plan)
         timings["collect_s"] = time.monotonic() - t2
         timings["total_s"] = time.monotonic() - t0
-        html, js = report.write(outcome, out_dir, stats=stats, timings=timings, bridge=worker.counters)
+        html, js = report.write(outcome, out_dir, stats=stats, timings=timings)
         result = DemoResult(plan, outcome, stats, registry, html, js, server.url, timings)
         report.print_summary(result, console)
         if keep_running:
