@@ -9,6 +9,11 @@
    runs inside the receipt request);
 4. the day read back through the API, judged against the scenarios' ground truth, written as
    ``./wasteflow-demo/report.html`` (+ ``report.json``) and summarised in the terminal.
+
+The demo is :data:`STEPS`, a list of small functions run in order on the :class:`Demo` they
+share: each starts a part of the system (and registers how to stop it), or plays, reads back
+or reports a part of the day. Adding to the demo is adding a step at its place in the list
+(docs/demo.md, "Adding to the demo").
 """
 
 from __future__ import annotations
@@ -18,16 +23,36 @@ import os
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
-from simulators.fleet import Plan, plan_day
+from simulators.fleet import Event, Plan, iso, plan_day
 from simulators.outcome import Outcome, collect
-from simulators.region import build_region
-from simulators.runner import Api, PlayStats, Publisher, Registry, SimClock, play, register_region
+from simulators.region import Region, build_region
+from simulators.runner import (
+    Api,
+    PlayStats,
+    Publisher,
+    Registry,
+    SimClock,
+    Uplink,
+    UplinkByDevice,
+    play,
+    register_region,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from mqtt_bridge.embedded import EmbeddedBroker
+    from mqtt_bridge.worker import BridgeWorker
+    from wasteflow.config import Settings
 
 DEFAULT_DIR = Path("wasteflow-demo")
 DAY_IN_SECONDS = 60.0  # a simulated day takes about a minute
+WATCHDOG_EVERY_S = 1.0  # the simulated clock runs fast: look for overdue manifests often
 
 
 @dataclass
@@ -51,7 +76,7 @@ def free_port() -> int:
 class ApiServer:
     """uvicorn serving ``create_app(settings)`` in a daemon thread."""
 
-    def __init__(self, settings, port: int):
+    def __init__(self, settings: Settings, port: int):
         import uvicorn
 
         from wasteflow.api.app import create_app
@@ -83,141 +108,281 @@ def fresh_database(directory: Path) -> str:
     return f"sqlite:///{db.resolve()}"
 
 
-def run(trips: int = 300, seed: int = 7, out_dir: Path | str = DEFAULT_DIR, speedup: float | None = None,
-        keep_running: bool = False, console=None, show_progress: bool = True) -> DemoResult:
-    """Run the demo; returns everything it produced. ``speedup`` defaults to a day in a minute."""
-    from rich.console import Console
+class Detector(Protocol):
+    """What the demo asks of live detection (``attach_live_detection``'s detector)."""
 
-    from simulators import report
+    def run_once(self) -> Any: ...
 
-    console = console or Console()
-    timings: dict[str, float] = {}
-    t0 = time.monotonic()
-    out_dir = Path(out_dir)
-    url = fresh_database(out_dir)
-    broker = worker = detector = server = publisher = api = None
-    logging.getLogger("wasteflow").setLevel(logging.ERROR)
-    logging.getLogger("amqtt").setLevel(logging.CRITICAL)
-    logging.getLogger("transitions").setLevel(logging.CRITICAL)
-    try:
-        from mqtt_bridge.embedded import EmbeddedBroker
-        from mqtt_bridge.worker import BridgeWorker
-        from wasteflow.auth.service import bootstrap_admin
-        from wasteflow.config import Settings, get_settings
-        from wasteflow.database import get_engine, session_scope
-        from wasteflow.live import attach_live_detection
-        from wasteflow.migrate import upgrade
+    def run_watchdog(self) -> Any: ...
 
-        console.print(f"[bold]wasteflow demo[/bold]: database [cyan]{out_dir / 'wasteflow-demo.db'}[/cyan] (fresh)")
-        upgrade(url)
-        with session_scope(get_engine(url)) as session:
-            admin_key = bootstrap_admin(session)
-        broker = EmbeddedBroker().start()
-        port = free_port()
-        # Anything that reads the settings from the environment sees the demo's.
-        os.environ["WASTEFLOW_DATABASE_URL"] = url
-        os.environ["WASTEFLOW_MQTT_URL"] = broker.url
-        os.environ["WASTEFLOW_HTTP"] = f"127.0.0.1:{port}"
-        get_settings.cache_clear()
-        settings = Settings(database_url=url, mqtt_url=broker.url, mqtt_protocol="3.1.1", http=f"127.0.0.1:{port}",
-                            bridge_client_id="wasteflow-demo-bridge")
-        region = build_region()
-        plan = plan_day(region, trips, seed)
-        clock = SimClock(plan.start)
-        worker = BridgeWorker(settings)
-        detector = attach_live_detection(worker, clock=clock)
-        # Live detection runs in this thread (tick / drain below), not in its own: the detector's
-        # state advance races the receipt request (a lost update that reverts a reconciled manifest
-        # to "arrived"; see docs/demo.md). Serialised with the receipts, the race cannot happen.
-        detector.stop()
-        worker.start()
-        if not worker.wait_connected(15):
-            raise RuntimeError("the bridge could not connect to the embedded broker")
-        server = ApiServer(settings, port)
-        server.start()
-        api = Api(server.url)
-        console.print(f"broker {broker.url}, API {server.url}; registering the region through the API...")
-        registry = register_region(api, admin_key, region)
-        timings["setup_s"] = time.monotonic() - t0
-        console.print(f"registered {len(region.enterprises)} enterprises, {len(region.sites)} sites, "
-                      f"{len(region.zones)} zones, {len(region.vehicles)} trucks, {len(registry.secrets)} devices "
-                      f"[dim]({timings['setup_s']:.1f} s)[/dim]")
-        publisher = Publisher(broker.url, "3.1.1", client_id="wasteflow-demo-fleet")
-        publisher.connect()
+    def stop(self) -> None: ...
 
-        watchdog_at = [0.0]
 
-        def drain() -> None:
-            publisher.wait_acked(60)
-            deadline = time.monotonic() + 60
-            while worker.counters.received < publisher.sent and time.monotonic() < deadline:
-                time.sleep(0.005)
+@dataclass
+class Demo:
+    """What the steps share: the options, the running system, the day, and what came of it.
 
-        def tick() -> None:
-            detector.run_once()
-            if time.monotonic() - watchdog_at[0] > 1.0:  # the simulated clock runs fast: look often
-                detector.run_watchdog()
-                watchdog_at[0] = time.monotonic()
+    The fields without a default are set by the step that creates them (see :data:`STEPS`);
+    a step reads only what earlier steps have set.
+    """
 
-        span = plan.end - plan.start
-        if speedup is None:
-            speedup = 86_400 / DAY_IN_SECONDS
-        console.print(f"simulating {plan.day.isoformat()} (Asia/Shanghai): {len(plan.trips)} manifests, "
-                      f"{len(plan.violations)} with an injected violation, {plan.message_count:,} MQTT messages, "
-                      f"{'as fast as possible' if not speedup else f'{speedup:,.0f}x real time'}")
-        t1 = time.monotonic()
-        stats = _play_with_progress(plan, api, registry, publisher, clock, speedup, drain, tick, console,
-                                    show_progress, span)
-        timings["play_s"] = time.monotonic() - t1
-        t2 = time.monotonic()
-        detector.run_once()
-        detector.run_watchdog()
-        outcome = collect(api, registry, plan)
-        timings["collect_s"] = time.monotonic() - t2
-        timings["total_s"] = time.monotonic() - t0
-        html, js = report.write(outcome, out_dir, stats=stats, timings=timings)
-        result = DemoResult(plan, outcome, stats, registry, html, js, server.url, timings)
-        report.print_summary(result, console)
-        if keep_running:
-            console.print(f"\n[bold]The API stays up[/bold] at [cyan]{server.url}[/cyan] (OpenAPI: {server.url}/docs)")
-            console.print(f"regulator's API key: [green]{registry.regulator_key}[/green]")
-            console.print(f"try: curl -H 'Authorization: Bearer {registry.regulator_key}' {server.url}/v1/findings")
-            console.print("Ctrl-C to stop.")
-            try:
-                while True:
-                    time.sleep(3600)
-            except KeyboardInterrupt:
-                pass
-        return result
-    finally:
-        for stop in (lambda: publisher and publisher.close(), lambda: api and api.close(),
-                     lambda: detector and detector.stop(), lambda: worker and worker.stop(),
-                     lambda: server and server.stop(), lambda: broker and broker.stop()):
+    trips: int
+    seed: int
+    out_dir: Path
+    speedup: float  # simulated seconds per real second; 0 = as fast as possible
+    keep_running: bool
+    console: Console
+    show_progress: bool
+    started: float = field(default_factory=time.monotonic)
+    timings: dict[str, float] = field(default_factory=dict)  # setup_s, play_s, collect_s, total_s
+    stoppers: list[Callable[[], object]] = field(default_factory=list, repr=False)
+
+    database_url: str = field(init=False, repr=False)
+    admin_key: str = field(init=False, repr=False)
+    broker: EmbeddedBroker = field(init=False, repr=False)
+    settings: Settings = field(init=False, repr=False)
+    port: int = field(init=False, repr=False)
+    region: Region = field(init=False, repr=False)
+    plan: Plan = field(init=False, repr=False)
+    clock: SimClock = field(init=False, repr=False)
+    worker: BridgeWorker = field(init=False, repr=False)
+    detector: Detector = field(init=False, repr=False)
+    server: ApiServer = field(init=False, repr=False)
+    api: Api = field(init=False, repr=False)
+    registry: Registry = field(init=False, repr=False)
+    uplink: UplinkByDevice = field(init=False, repr=False)
+    stats: PlayStats = field(init=False, repr=False)
+    outcome: Outcome = field(init=False, repr=False)
+    result: DemoResult = field(init=False, repr=False)
+    _watchdog_at: float = field(default=0.0, repr=False)
+
+    def on_shutdown(self, stop: Callable[[], object]) -> None:
+        """Run ``stop`` when the demo ends (the latest registered first), even after an error."""
+        self.stoppers.append(stop)
+
+    def shut_down(self) -> None:
+        for stop in reversed(self.stoppers):
             try:
                 stop()
             except Exception:  # shutting down: keep going
                 pass
+        self.stoppers.clear()
+
+    def drain(self) -> None:
+        """Wait until the bridge has received everything published so far (before receipts)."""
+        self.uplink.wait_acked(60)
+        deadline = time.monotonic() + 60
+        while self.worker.counters.received < self.uplink.sent and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+    def tick(self) -> None:
+        """Live detection over what was stored, and now and then the overdue watchdog.
+
+        It runs in the demo's thread, not the detector's own: the detector's state advance
+        races the receipt request (a lost update that reverts a reconciled manifest to
+        "arrived"; see docs/demo.md). Serialised with the receipts, the race cannot happen.
+        """
+        self.detector.run_once()
+        if time.monotonic() - self._watchdog_at > WATCHDOG_EVERY_S:
+            self.detector.run_watchdog()
+            self._watchdog_at = time.monotonic()
 
 
-def _play_with_progress(plan, api, registry, publisher, clock, speedup, drain, tick, console, show,
-                        span) -> PlayStats:
+Step = Callable[[Demo], None]
+
+
+# --- the system ------------------------------------------------------------------------------
+
+def create_the_database(demo: Demo) -> None:
+    from wasteflow.auth.service import bootstrap_admin
+    from wasteflow.database import get_engine, session_scope
+    from wasteflow.migrate import upgrade
+
+    demo.database_url = fresh_database(demo.out_dir)
+    demo.console.print(f"[bold]wasteflow demo[/bold]: database [cyan]{demo.out_dir / 'wasteflow-demo.db'}[/cyan] "
+                       "(fresh)")
+    upgrade(demo.database_url)
+    with session_scope(get_engine(demo.database_url)) as session:
+        demo.admin_key = bootstrap_admin(session)
+
+
+def start_the_broker(demo: Demo) -> None:
+    from mqtt_bridge.embedded import EmbeddedBroker
+
+    demo.broker = EmbeddedBroker().start()
+    demo.on_shutdown(demo.broker.stop)
+
+
+def configure(demo: Demo) -> None:
+    """The demo's settings, also in the environment for anything that reads them from there."""
+    from wasteflow.config import Settings, get_settings
+
+    demo.port = free_port()
+    os.environ["WASTEFLOW_DATABASE_URL"] = demo.database_url
+    os.environ["WASTEFLOW_MQTT_URL"] = demo.broker.url
+    os.environ["WASTEFLOW_HTTP"] = f"127.0.0.1:{demo.port}"
+    get_settings.cache_clear()
+    demo.settings = Settings(database_url=demo.database_url, mqtt_url=demo.broker.url, mqtt_protocol="3.1.1",
+                             http=f"127.0.0.1:{demo.port}", bridge_client_id="wasteflow-demo-bridge")
+
+
+def plan_the_day(demo: Demo) -> None:
+    demo.region = build_region()
+    demo.plan = plan_day(demo.region, demo.trips, demo.seed)
+    demo.clock = SimClock(demo.plan.start)
+
+
+def start_the_bridge(demo: Demo) -> None:
+    """One bridge worker; live detection on the simulated clock, driven by :meth:`Demo.tick`."""
+    from mqtt_bridge.worker import BridgeWorker
+    from wasteflow.live import attach_live_detection
+
+    demo.worker = BridgeWorker(demo.settings)
+    demo.detector = attach_live_detection(demo.worker, clock=demo.clock)
+    demo.detector.stop()  # its own thread: the demo's tick drives it instead
+    demo.on_shutdown(demo.detector.stop)
+    demo.worker.start()
+    demo.on_shutdown(demo.worker.stop)
+    if not demo.worker.wait_connected(15):
+        raise RuntimeError("the bridge could not connect to the embedded broker")
+
+
+def start_the_api(demo: Demo) -> None:
+    demo.server = ApiServer(demo.settings, demo.port)
+    demo.server.start()
+    demo.on_shutdown(demo.server.stop)
+    demo.api = Api(demo.server.url)
+    demo.on_shutdown(demo.api.close)
+
+
+def register_the_region(demo: Demo) -> None:
+    region = demo.region
+    demo.console.print(f"broker {demo.broker.url}, API {demo.server.url}; registering the region through the API...")
+    demo.registry = register_region(demo.api, demo.admin_key, region)
+    demo.timings["setup_s"] = time.monotonic() - demo.started
+    demo.console.print(f"registered {len(region.enterprises)} enterprises, {len(region.sites)} sites, "
+                       f"{len(region.zones)} zones, {len(region.vehicles)} trucks, "
+                       f"{len(demo.registry.secrets)} devices [dim]({demo.timings['setup_s']:.1f} s)[/dim]")
+
+
+def connect_the_fleet(demo: Demo) -> None:
+    """Every device publishes through one MQTT connection, unless a later step routes some elsewhere."""
+    publisher = Publisher(demo.broker.url, "3.1.1", client_id="wasteflow-demo-fleet")
+    publisher.connect()
+    demo.uplink = UplinkByDevice(publisher)
+    demo.on_shutdown(demo.uplink.close)
+
+
+# --- the day ---------------------------------------------------------------------------------
+
+def play_the_day(demo: Demo) -> None:
+    plan = demo.plan
+    pace = "as fast as possible" if not demo.speedup else f"{demo.speedup:,.0f}x real time"
+    demo.console.print(f"simulating {plan.day.isoformat()} (Asia/Shanghai): {len(plan.trips)} manifests, "
+                       f"{len(plan.violations)} with an injected violation, {plan.message_count:,} MQTT messages, "
+                       f"{pace}")
+    started = time.monotonic()
+    demo.stats = play_with_progress(plan, demo.api, demo.registry, demo.uplink, demo.clock, demo.speedup,
+                                    demo.drain, demo.tick, demo.console, demo.show_progress)
+    demo.timings["play_s"] = time.monotonic() - started
+
+
+def play_with_progress(plan: Plan, api: Api, registry: Registry, uplink: Uplink, clock: SimClock, speedup: float,
+                       drain: Callable[[], None], tick: Callable[[], None] | None, console: Console,
+                       show: bool) -> PlayStats:
+    """:func:`simulators.runner.play`, with a progress bar on the simulated clock when ``show``."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from simulators.fleet import iso
-
     if not show:
-        return play(plan, api, registry, publisher, clock, speedup, drain, tick=tick)
+        return play(plan, api, registry, uplink, clock, speedup, drain, tick=tick)
+    span = plan.end - plan.start
     with Progress(TextColumn("[bold blue]{task.fields[clock]}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                   TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), console=console, transient=False) as bar:
         task = bar.add_task("day", total=span, clock="", detail="")
 
-        def progress(event, stats: PlayStats) -> None:
+        def progress(event: Event, stats: PlayStats) -> None:
             bar.update(task, completed=min(span, event.t - plan.start), clock=iso(event.t)[11:16],
                        detail=f"{stats.published:,} msgs · {stats.dispatched} dispatched · {stats.received} received")
 
-        stats = play(plan, api, registry, publisher, clock, speedup, drain, progress, tick=tick)
+        stats = play(plan, api, registry, uplink, clock, speedup, drain, progress, tick=tick)
         bar.update(task, completed=span, clock="24:00")
     return stats
+
+
+# --- after the day ---------------------------------------------------------------------------
+
+def read_back_the_day(demo: Demo) -> None:
+    """Last detection and watchdog runs, then everything read back through the API and judged."""
+    started = time.monotonic()
+    demo.detector.run_once()
+    demo.detector.run_watchdog()
+    demo.outcome = collect(demo.api, demo.registry, demo.plan)
+    demo.timings["collect_s"] = time.monotonic() - started
+
+
+def write_the_report(demo: Demo) -> None:
+    from simulators import report
+
+    demo.timings["total_s"] = time.monotonic() - demo.started
+    html, js = report.write(demo.outcome, demo.out_dir, stats=demo.stats, timings=demo.timings)
+    demo.result = DemoResult(demo.plan, demo.outcome, demo.stats, demo.registry, html, js, demo.server.url,
+                             demo.timings)
+    report.print_summary(demo.result, demo.console)
+
+
+def keep_running_if_asked(demo: Demo) -> None:
+    if not demo.keep_running:
+        return
+    url, key = demo.server.url, demo.registry.regulator_key
+    demo.console.print(f"\n[bold]The API stays up[/bold] at [cyan]{url}[/cyan] (OpenAPI: {url}/docs)")
+    demo.console.print(f"regulator's API key: [green]{key}[/green]")
+    demo.console.print(f"try: curl -H 'Authorization: Bearer {key}' {url}/v1/findings")
+    demo.console.print("Ctrl-C to stop.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+
+
+STEPS: list[Step] = [
+    create_the_database,
+    start_the_broker,
+    configure,
+    plan_the_day,
+    start_the_bridge,
+    start_the_api,
+    register_the_region,
+    connect_the_fleet,
+    play_the_day,
+    read_back_the_day,
+    write_the_report,
+    keep_running_if_asked,
+]
+"""The demo, in order. Steps up to ``register_the_region`` count as setup in the timings."""
+
+
+def _quiet_libraries() -> None:
+    logging.getLogger("wasteflow").setLevel(logging.ERROR)
+    logging.getLogger("amqtt").setLevel(logging.CRITICAL)
+    logging.getLogger("transitions").setLevel(logging.CRITICAL)
+
+
+def run(trips: int = 300, seed: int = 7, out_dir: Path | str = DEFAULT_DIR, speedup: float | None = None,
+        keep_running: bool = False, console: Console | None = None, show_progress: bool = True,
+        steps: Sequence[Step] | None = None) -> DemoResult:
+    """Run the demo (``steps``, default :data:`STEPS`); ``speedup`` defaults to a day in a minute."""
+    from rich.console import Console
+
+    demo = Demo(trips, seed, Path(out_dir), 86_400 / DAY_IN_SECONDS if speedup is None else speedup, keep_running,
+                console or Console(), show_progress)
+    _quiet_libraries()
+    try:
+        for step in STEPS if steps is None else steps:
+            step(demo)
+        return demo.result
+    finally:
+        demo.shut_down()
 
 
 def run_demo(trips: int = 300, seed: int = 7, keep_running: bool = False) -> int:

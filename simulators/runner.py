@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, Protocol
 from urllib.parse import unquote, urlparse
 
 import httpx
@@ -40,7 +41,7 @@ class Api:
         self.base_url = base_url.rstrip("/")
         self.http = httpx.Client(base_url=self.base_url, timeout=timeout)
 
-    def _check(self, method: str, path: str, response: httpx.Response) -> dict:
+    def _check(self, method: str, path: str, response: httpx.Response) -> Any:
         if response.status_code >= 300:
             raise ApiError(method, path, response.status_code, response.text)
         return response.json() if response.content else {}
@@ -48,12 +49,14 @@ class Api:
     def post(self, path: str, body: dict, key: str) -> dict:
         return self._check("POST", path, self.http.post(path, json=body, headers={"Authorization": f"Bearer {key}"}))
 
-    def get(self, path: str, key: str, **params) -> dict | list:
+    def get(self, path: str, key: str, **params: Any) -> Any:
+        """The response's JSON (an object or a list)."""
         params = {k: v for k, v in params.items() if v is not None}
         return self._check("GET", path, self.http.get(path, params=params, headers={"Authorization": f"Bearer {key}"}))
 
-    def pages(self, path: str, key: str, **params) -> list[dict]:
-        items, cursor = [], None
+    def pages(self, path: str, key: str, **params: Any) -> list[dict]:
+        items: list[dict] = []
+        cursor = None
         while True:
             page = self.get(path, key, cursor=cursor, **params)
             items += page["items"]
@@ -85,8 +88,8 @@ def register_region(api: Api, admin_key: str, region: Region) -> Registry:
     reg_key = api.post(f"/v1/regulators/{reg_id}/keys", {}, admin_key)["key"]
     registry = Registry(reg_id, reg_key)
     for i, (key, ent) in enumerate(region.enterprises.items(), 1):
-        body = {"name": ent.name, "credit_code": credit_code(ent.region_code, i, region.variant),
-                "roles": list(ent.roles), "region_code": ent.region_code}
+        body: dict[str, Any] = {"name": ent.name, "credit_code": credit_code(ent.region_code, i, region.variant),
+                                "roles": list(ent.roles), "region_code": ent.region_code}
         registry.enterprise_ids[key] = api.post("/v1/enterprises", body, reg_key)["id"]
         registry.keys[key] = api.post(f"/v1/enterprises/{registry.enterprise_ids[key]}/keys", {}, reg_key)["key"]
     for key, site in region.sites.items():
@@ -171,6 +174,56 @@ class Publisher:
         self.client.loop_stop()
 
 
+class Uplink(Protocol):
+    """Where the fleet's device messages go: the broker directly (:class:`Publisher`) or a gateway.
+
+    ``sent`` counts the messages the bridge will receive for what was published: the demo
+    drains by waiting until the bridge has received that many.
+    """
+
+    @property
+    def sent(self) -> int: ...
+
+    def publish(self, topic: str, payload: bytes) -> None: ...
+
+    def wait_acked(self, timeout: float = 60.0) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+class UplinkByDevice:
+    """Each device's messages through the uplink routed for it, every other device's through ``default``."""
+
+    def __init__(self, default: Uplink):
+        self.default = default
+        self.routes: dict[str, Uplink] = {}
+
+    def route(self, device_ids: Iterable[str], uplink: Uplink) -> None:
+        for device_id in device_ids:
+            self.routes[device_id] = uplink
+
+    def _uplinks(self) -> list[Uplink]:
+        out = [self.default]
+        for uplink in self.routes.values():
+            if all(uplink is not known for known in out):
+                out.append(uplink)
+        return out
+
+    def publish(self, topic: str, payload: bytes) -> None:
+        self.routes.get(topic.split("/")[3], self.default).publish(topic, payload)  # wf/v1/dev/{id}/{channel}
+
+    @property
+    def sent(self) -> int:
+        return sum(uplink.sent for uplink in self._uplinks())
+
+    def wait_acked(self, timeout: float = 60.0) -> bool:
+        return all(uplink.wait_acked(timeout) for uplink in self._uplinks())
+
+    def close(self) -> None:
+        for uplink in self._uplinks():
+            uplink.close()
+
+
 class SimClock:
     """The simulated clock (event time): the overdue watchdog reads it."""
 
@@ -204,6 +257,9 @@ def manifest_body(plan: Plan, registry: Registry, trip: TripPlan) -> dict:
 
 
 def message_bytes(event: Event, plan: Plan, secrets: dict[str, str]) -> bytes:
+    """A device event's payload as its device signs it, the trip placeholder replaced by the manifest number."""
+    if event.device_id is None or event.payload is None:
+        raise ValueError(f"not a device message: {event}")
     payload = event.payload
     if event.channel == "weigh" and "manifest_no" in payload:
         payload = dict(payload)
@@ -215,7 +271,7 @@ def message_bytes(event: Event, plan: Plan, secrets: dict[str, str]) -> bytes:
     return signed_payload(event.device_id, secrets[event.device_id], payload)
 
 
-def play(plan: Plan, api: Api, registry: Registry, publisher: Publisher, clock: SimClock, speedup: float,
+def play(plan: Plan, api: Api, registry: Registry, publisher: Uplink, clock: SimClock, speedup: float,
          drain: Callable[[], None], progress: Callable[[Event, PlayStats], None] | None = None,
          tick: Callable[[], None] | None = None, tick_every_s: float = 1.0,
          receipt_window_s: float = 1800.0) -> PlayStats:
@@ -231,6 +287,7 @@ def play(plan: Plan, api: Api, registry: Registry, publisher: Publisher, clock: 
     stats = PlayStats()
     started = time.monotonic()
     pending: list[TripPlan] = []
+    window_start = 0.0  # event time of the first pending receipt
     last_progress = last_tick = 0.0
 
     def ticking() -> None:
@@ -253,7 +310,7 @@ def play(plan: Plan, api: Api, registry: Registry, publisher: Publisher, clock: 
         pending.clear()
 
     for event in plan.events:
-        if pending and event.t - pending[0].receive_at >= receipt_window_s:
+        if pending and event.t - window_start >= receipt_window_s:
             flush()
         if speedup > 0:
             ahead = (event.t - plan.start) / speedup - (time.monotonic() - started)
@@ -266,9 +323,11 @@ def play(plan: Plan, api: Api, registry: Registry, publisher: Publisher, clock: 
             publisher.publish(event.topic, message_bytes(event, plan, registry.secrets))
             stats.published += 1
         elif event.kind == "receive":
-            pending.append(plan.trip(event.trip))
+            if not pending:
+                window_start = event.t
+            pending.append(_trip_of(plan, event))
         else:
-            _call(stats, event.kind, plan, api, registry, plan.trip(event.trip))
+            _call(stats, event.kind, plan, api, registry, _trip_of(plan, event))
         if progress is not None and time.monotonic() - last_progress > 0.1:
             progress(event, stats)
             last_progress = time.monotonic()
@@ -281,34 +340,66 @@ def play(plan: Plan, api: Api, registry: Registry, publisher: Publisher, clock: 
     return stats
 
 
+def _trip_of(plan: Plan, event: Event) -> TripPlan:
+    if event.trip is None:
+        raise ValueError(f"a {event.kind} event names no trip")
+    return plan.trip(event.trip)
+
+
+# --- the paperwork: one signing function per kind of event -----------------------------------
+
+Signature = Callable[[Plan, Api, Registry, TripPlan], None]
+
+
+def _signer_key(plan: Plan, registry: Registry, site: str) -> str:
+    return registry.keys[plan.region.sites[site].enterprise]
+
+
+def _manifest_no(trip: TripPlan, kind: str) -> str:
+    if trip.manifest_no is None:
+        raise ApiError(kind, trip.key, 0, "the manifest was never filed")
+    return trip.manifest_no
+
+
+def file_manifest(plan: Plan, api: Api, registry: Registry, trip: TripPlan) -> None:
+    body = manifest_body(plan, registry, trip)
+    trip.manifest_no = api.post("/v1/manifests", body, _signer_key(plan, registry, trip.generator))["manifest_no"]
+
+
+def sign_dispatch(plan: Plan, api: Api, registry: Registry, trip: TripPlan) -> None:
+    body = {"at": iso(trip.dispatch_at)}
+    if trip.named_departure_ticket:
+        body["departure_ticket_no"] = trip.named_departure_ticket
+    manifest_no = _manifest_no(trip, "dispatch")
+    api.post(f"/v1/manifests/{manifest_no}/dispatch", body, _signer_key(plan, registry, trip.generator))
+
+
+def sign_receipt(plan: Plan, api: Api, registry: Registry, trip: TripPlan) -> None:
+    if trip.receive_at is None:
+        raise ValueError(f"trip {trip.key} is never received")
+    body: dict[str, Any] = {"accepted_kg": trip.accepted_kg, "at": iso(trip.receive_at)}
+    if trip.arrival_ticket is not None:
+        body["arrival_ticket_no"] = trip.arrival_ticket.ticket_no
+    manifest_no = _manifest_no(trip, "receive")
+    api.post(f"/v1/manifests/{manifest_no}/receive", body, _signer_key(plan, registry, trip.receiver))
+
+
+SIGNATURES: dict[str, Signature] = {"file": file_manifest, "dispatch": sign_dispatch, "receive": sign_receipt}
+"""What each kind of paperwork event does through the API; a new kind of event is a new row."""
+
+COUNTED_AS = {"file": "filed", "dispatch": "dispatched", "receive": "received"}  # PlayStats fields
+
+
 def _call(stats: PlayStats, kind: str, plan: Plan, api: Api, registry: Registry, trip: TripPlan) -> None:
     try:
-        _sign(kind, plan, api, registry, trip)
+        SIGNATURES[kind](plan, api, registry, trip)
     except ApiError as exc:
         stats.errors.append(f"{trip.key} {kind}: {exc}")
         return
     stats.api_calls += 1
-    name = {"file": "filed", "dispatch": "dispatched", "receive": "received"}[kind]
-    setattr(stats, name, getattr(stats, name) + 1)
-
-
-def _sign(kind: str, plan: Plan, api: Api, registry: Registry, trip: TripPlan) -> None:
-    gen_key = registry.keys[plan.region.sites[trip.generator].enterprise]
-    rec_key = registry.keys[plan.region.sites[trip.receiver].enterprise]
-    if kind == "file":
-        trip.manifest_no = api.post("/v1/manifests", manifest_body(plan, registry, trip), gen_key)["manifest_no"]
-    elif trip.manifest_no is None:
-        raise ApiError(kind, trip.key, 0, "the manifest was never filed")
-    elif kind == "dispatch":
-        body = {"at": iso(trip.dispatch_at)}
-        if trip.named_departure_ticket:
-            body["departure_ticket_no"] = trip.named_departure_ticket
-        api.post(f"/v1/manifests/{trip.manifest_no}/dispatch", body, gen_key)
-    elif kind == "receive":
-        body = {"accepted_kg": trip.accepted_kg, "at": iso(trip.receive_at)}
-        if trip.arrival_ticket is not None:
-            body["arrival_ticket_no"] = trip.arrival_ticket.ticket_no
-        api.post(f"/v1/manifests/{trip.manifest_no}/receive", body, rec_key)
+    counter = COUNTED_AS.get(kind)
+    if counter is not None:
+        setattr(stats, counter, getattr(stats, counter) + 1)
 
 
 def payload_digest(plan: Plan) -> list[tuple]:

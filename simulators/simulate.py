@@ -14,9 +14,9 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from simulators.fleet import TZ, plan_day
-from simulators.region import build_region
-from simulators.runner import Api, ApiError, Publisher, SimClock, register_region
+from simulators.fleet import TZ, Plan, local_midnight, plan_day
+from simulators.region import Region, build_region
+from simulators.runner import Api, ApiError, Publisher, SimClock, Uplink, register_region
 
 
 class DevicePublishers:
@@ -62,7 +62,7 @@ def run_simulation(api_url: str, mqtt_url: str, api_key: str, trips: int = 300, 
     from rich.console import Console
 
     from simulators import report
-    from simulators.demo import DemoResult, _play_with_progress
+    from simulators.demo import DemoResult, play_with_progress
     from simulators.outcome import collect
 
     console = Console()
@@ -78,37 +78,21 @@ def run_simulation(api_url: str, mqtt_url: str, api_key: str, trips: int = 300, 
         return 2
     console.print(f"registered the region through {api_url}: {len(region.sites)} sites, {len(region.vehicles)} trucks, "
                   f"{len(registry.secrets)} devices")
-
-    # Anchor the day so that it ends when the playback ends (no event time ever in the future).
-    now = time.time()
-    today = datetime.now(TZ).date()
-    probe = plan_day(region, trips, seed, day=today)
-    span = probe.end - probe.start
-    if speedup <= 0:
-        raise ValueError("simulate needs a positive --speedup (event times must never lie in the future)")
-    speed = speedup
-    wanted_end = now + span / speed - 5
-    from simulators.fleet import local_midnight
-    midnight = local_midnight(today) + (wanted_end - probe.end)
-    plan = plan_day(region, trips, seed, day=today, start_at=midnight)
-    if per_device:
-        publisher = DevicePublishers(mqtt_url, protocol, registry.secrets)
-    else:
-        publisher = Publisher(mqtt_url, protocol, client_id=f"wasteflow-simulator-{variant or 'fleet'}")
-        publisher.connect()
+    plan = _plan_ending_now(region, trips, seed, speedup)
+    uplink = _uplink(mqtt_url, protocol, variant, registry.secrets if per_device else None)
 
     def drain() -> None:
-        publisher.wait_acked(60)
+        uplink.wait_acked(60)
         time.sleep(1.0)  # the bridge stores what the broker acknowledged within its batch window
 
-    clock = SimClock(plan.start)
+    span = plan.end - plan.start
     console.print(f"{len(plan.trips)} manifests, {plan.message_count:,} messages over "
-                  f"{span / 3600:.1f} simulated hours at {speed:,.0f}x ({span / speed / 60:.1f} min)")
+                  f"{span / 3600:.1f} simulated hours at {speedup:,.0f}x ({span / speedup / 60:.1f} min)")
     try:
-        stats = _play_with_progress(plan, api, registry, publisher, clock, speedup, drain, None, console, True,
-                                    plan.end - plan.start)
+        stats = play_with_progress(plan, api, registry, uplink, SimClock(plan.start), speedup, drain, None, console,
+                                   True)
     finally:
-        publisher.close()
+        uplink.close()
     time.sleep(2.0)
     outcome = collect(api, registry, plan)
     timings = {"total_s": time.monotonic() - t0}
@@ -117,3 +101,24 @@ def run_simulation(api_url: str, mqtt_url: str, api_key: str, trips: int = 300, 
     console.print(f"regulator's API key for this region: [green]{registry.regulator_key}[/green]")
     api.close()
     return 0 if not stats.errors else 1
+
+
+def _plan_ending_now(region: Region, trips: int, seed: int, speedup: float) -> Plan:
+    """Today's plan, anchored so that it ends when the playback ends (no event time ever in the future)."""
+    if speedup <= 0:
+        raise ValueError("simulate needs a positive --speedup (event times must never lie in the future)")
+    now = time.time()
+    today = datetime.now(TZ).date()
+    probe = plan_day(region, trips, seed, day=today)
+    wanted_end = now + (probe.end - probe.start) / speedup - 5
+    midnight = local_midnight(today) + (wanted_end - probe.end)
+    return plan_day(region, trips, seed, day=today, start_at=midnight)
+
+
+def _uplink(mqtt_url: str, protocol: str, variant: str, per_device_secrets: dict[str, str] | None) -> Uplink:
+    """One connection per device when given their secrets, else one for the whole fleet."""
+    if per_device_secrets is not None:
+        return DevicePublishers(mqtt_url, protocol, per_device_secrets)
+    publisher = Publisher(mqtt_url, protocol, client_id=f"wasteflow-simulator-{variant or 'fleet'}")
+    publisher.connect()
+    return publisher
