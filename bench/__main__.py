@@ -43,8 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         results = _quiet(ingest.main, ["--runs", runs, "--fixes", fixes, "--naive-fixes",
                                        ("10000" if naive else "0"), *extra])
         bridge = results[0]
-        rows.append((label, f"{bridge.stored_rate:,.0f} fixes/s; p50 {bridge.p50_ms:,.0f} ms, p99 {bridge.p99_ms:,.0f} ms; "
-                            f"peak {bridge.peak_rss_mb:.0f} MB", target))
+        rows.append((label, f"{bridge.stored_rate:,.0f} fixes/s; p50 {bridge.p50_ms:,.0f} ms, "
+                            f"p99 {bridge.p99_ms:,.0f} ms; peak {bridge.peak_rss_mb:.0f} MB", target))
         if naive and len(results) > 1:
             ratio = bridge.stored_rate / results[1].stored_rate if results[1].stored_rate else float("nan")
             rows.append(("  naive consumer, same stream", f"{results[1].stored_rate:,.0f} fixes/s "

@@ -20,7 +20,9 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -186,7 +188,7 @@ class CountPoller:
     def _run(self) -> None:
         with psycopg.connect(self.pg_url, autocommit=True) as conn:
             while not self._stop.is_set():
-                n = conn.execute("SELECT count(*) FROM gps_fix").fetchone()[0]
+                n = _count(conn, "SELECT count(*) FROM gps_fix")
                 self.samples.append((time.time(), n))
                 self._stop.wait(self.interval)
 
@@ -229,7 +231,9 @@ def analyse(pg_url: str, poller: CountPoller, result: RunResult) -> None:
 def run_once(args, label: str, naive: bool, n_fixes: int, workdir: Path) -> RunResult:
     result = RunResult(label=label, fixes=n_fixes)
     name, url = create_database()
-    broker = bridges = naive_proc = None
+    broker = None
+    bridges: list[Any] | None = None  # Popen objects with a log_path
+    naive_proc: BaseProcess | None = None
     ctx = mp.get_context("spawn")
     try:
         devices = register_devices(url, args.devices)
@@ -299,6 +303,11 @@ def run_once(args, label: str, naive: bool, n_fixes: int, workdir: Path) -> RunR
     return result
 
 
+def _count(conn: psycopg.Connection, sql: str) -> int:
+    row = conn.execute(sql).fetchone()
+    return row[0] if row else 0
+
+
 def wait_subscribed(mqtt_url: str, pg_url: str, device_id: str, n_bridges: int, timeout: float = 30) -> None:
     """Status probes until the bridges have stored them (shared subscription: enough probes for each)."""
     deadline = time.time() + timeout
@@ -307,7 +316,7 @@ def wait_subscribed(mqtt_url: str, pg_url: str, device_id: str, n_bridges: int, 
             for _ in range(4 * n_bridges):
                 pub.publish_one(f"wf/v1/dev/{device_id}/status", b"online")
             time.sleep(0.3)
-            if conn.execute("SELECT count(*) FROM device_status").fetchone()[0]:
+            if _count(conn, "SELECT count(*) FROM device_status"):
                 time.sleep(0.5 if n_bridges > 1 else 0)
                 conn.execute("TRUNCATE device_status")
                 return
@@ -401,7 +410,8 @@ def main(argv: list[str] | None = None) -> list[RunResult]:
             print(f"  naive {run + 1}: {n.stored_rate:,.0f} fixes/s", file=sys.stderr, flush=True)
     print()
     print(f"workdir {workdir}; bridge batch size {args.batch_size}, batch ms {args.batch_ms}, "
-          f"publisher window {args.window}, publishers {args.publishers}, rate {args.rate or 'max'}, devices {args.devices}, runs {args.runs} (medians below)")
+          f"publisher window {args.window}, publishers {args.publishers}, rate {args.rate or 'max'}, "
+          f"devices {args.devices}, runs {args.runs} (medians below)")
     rows = [median_result(mode, bridge_runs)]
     if naive_runs:
         rows.append(median_result("naive (1 INSERT+commit/row)", naive_runs))

@@ -142,7 +142,7 @@ def _square(lon: float, lat: float, half_m: float) -> dict:
 def bench_db(n_trips: int, runs: int, keep: bool = False) -> dict:
     import numpy as np
     from fastapi.testclient import TestClient
-    from sqlmodel import Session, select
+    from sqlmodel import Session, col, select
 
     from bench.databases import create_database, drop_database
     from tests.utils.monitoring import CEMENT, Drive, along, gps_records, load_records, make_env
@@ -194,7 +194,7 @@ def bench_db(n_trips: int, runs: int, keep: bool = False) -> dict:
                 t = d.t + timedelta(hours=1)
             monitor = Monitor(settings)
             with Session(engine) as session:
-                numbers = list(session.exec(select(Manifest.manifest_no).order_by(Manifest.id)).all())
+                numbers = list(session.exec(select(Manifest.manifest_no).order_by(col(Manifest.id))).all())
             with Session(engine) as session:
                 monitor.places.refresh(session)
             rates, cpu_rates = [], []

@@ -28,6 +28,7 @@ REGION_PREFIX = "1502"
 LAYOUT_SEED = 20261123
 
 CREDIT_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)  # GB 32100-2015, positions 1-17
 PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
@@ -191,10 +192,12 @@ FLOWS = [
     ("pp1", "SW02", "cement", 5, 30_000), ("pp1", "SW02", "brick", 2, 28_000), ("pp1", "SW02", "yard_a", 3, 30_000),
     ("pp1", "SW03", "cement", 2, 29_000), ("pp1", "SW03", "brick", 1, 28_000),
     ("pp2", "SW02", "brick", 3, 28_000), ("pp2", "SW02", "yard_a", 2, 30_000), ("pp2", "SW03", "landfill", 2, 29_000),
-    ("steel", "SW01", "yard_a", 4, 31_000), ("steel", "SW01", "cement", 2, 31_000), ("steel", "SW01", "landfill", 1, 31_000),
+    ("steel", "SW01", "yard_a", 4, 31_000), ("steel", "SW01", "cement", 2, 31_000),
+    ("steel", "SW01", "landfill", 1, 31_000),
     ("silicon", "SW59", "yard_b", 2, 26_000), ("silicon", "SW59", "landfill", 2, 26_000),
     ("pvc", "SW16", "landfill", 2, 27_000), ("pvc", "SW16", "yard_b", 1, 27_000),
-    ("wwtp", "SW07", "landfill", 2, 22_000), ("wwtp", "SW07", "cement", 2, 22_000), ("wwtp", "SW07", "brick", 1, 21_000),
+    ("wwtp", "SW07", "landfill", 2, 22_000), ("wwtp", "SW07", "cement", 2, 22_000),
+    ("wwtp", "SW07", "brick", 1, 21_000),
 ]
 
 TRANSPORTERS = (("t_shunda", "depot_shunda"), ("t_lufeng", "depot_lufeng"), ("t_mengtai", "depot_mengtai"))
@@ -206,7 +209,7 @@ def credit_code(region_code: str, serial: int, variant: str = "") -> str:
     tail = f"{serial:05d}"
     body = f"91{region_code}MA" + (variant[:1] or "0") + "X" + tail
     body = "".join(c if c in CREDIT_CHARSET else "0" for c in body.upper())[:17]
-    total = sum(CREDIT_CHARSET.index(c) * w for c, w in zip(body, (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28), strict=False))
+    total = sum(CREDIT_CHARSET.index(c) * w for c, w in zip(body, CREDIT_WEIGHTS, strict=False))
     return body + CREDIT_CHARSET[(31 - total % 31) % 31]
 
 
@@ -264,7 +267,7 @@ def build_region(variant: str = "") -> Region:
             net.add_road(Road(J(c, r), J(c, r + 1), tuple(pts), "urban", COL_NAMES[c]))
 
     sites: dict[str, SiteSpec] = {}
-    for i, (key, ent, name, kind, (c, r), (ox, oy), half, permitted, capacity) in enumerate(SITES):
+    for key, ent, name, kind, (c, r), (ox, oy), half, permitted, capacity in SITES:
         junction = J(c, r)
         jp = net.nodes[junction]
         center = (jp[0] + ox, jp[1] + oy)

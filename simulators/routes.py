@@ -42,7 +42,7 @@ class Frame:
         return {"type": "Polygon", "coordinates": [self.ring(points)]}
 
     def linestring(self, points: list[Point]) -> dict:
-        coords = []
+        coords: list[list[float]] = []
         for p in points:
             c = list(self.lonlat(p))
             if not coords or coords[-1] != c:
