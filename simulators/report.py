@@ -145,7 +145,7 @@ def fill(name: str, **values: object) -> str:
     return _template(name).substitute(values)
 
 
-def _e(x: object) -> str:
+def esc(x: object) -> str:
     return _html.escape(str(x))
 
 
@@ -154,7 +154,7 @@ def _t(kg: float | None) -> str:
 
 
 def _sev(severity: str) -> str:
-    return f'<span class="sev {_e(severity)}">{_e(severity)}</span>'
+    return f'<span class="sev {esc(severity)}">{esc(severity)}</span>'
 
 
 def _net_kg(ticket: dict | None) -> int:
@@ -241,17 +241,17 @@ def _clean_line(d: ReportData) -> str:
     if outcome.clean_ok:
         return f'<span class="ok">none of the {d.numbers["clean_trips"]} clean trips raised anything above info</span>'
     return (f'<span class="bad">{len(outcome.clean_flagged)} finding(s) above info on clean trips</span>: '
-            + ", ".join(f"{_e(tr.manifest_no)} {_e(f['code'])}" for tr, f in outcome.clean_flagged[:12]))
+            + ", ".join(f"{esc(tr.manifest_no)} {esc(f['code'])}" for tr, f in outcome.clean_flagged[:12]))
 
 
 def _violation_row(v: Verdict) -> str:
     tr = v.trip
-    checks = "<br>".join(f'<span class="code">{_e(c.code)}</span> ' + _check_result(c) for c in v.checks)
+    checks = "<br>".join(f'<span class="code">{esc(c.code)}</span> ' + _check_result(c) for c in v.checks)
     also = ", ".join(sorted({f["code"] for f in v.extra})) or "–"
-    anchor = f'<a href="#{_e(tr.manifest_no)}">{_e(tr.manifest_no)}</a>' if tr.manifest_no else "–"
-    return (f"<tr><td><b>{_e(tr.scenario.title)}</b><div class='muted'>{_e(tr.scenario.story)}</div></td>"
-            f"<td>{anchor}<div class='muted'>{_e(tr.plate)}</div></td><td class='verdict'>{checks}</td>"
-            f"<td class='muted'>{_e(also)}</td></tr>")
+    anchor = f'<a href="#{esc(tr.manifest_no)}">{esc(tr.manifest_no)}</a>' if tr.manifest_no else "–"
+    return (f"<tr><td><b>{esc(tr.scenario.title)}</b><div class='muted'>{esc(tr.scenario.story)}</div></td>"
+            f"<td>{anchor}<div class='muted'>{esc(tr.plate)}</div></td><td class='verdict'>{checks}</td>"
+            f"<td class='muted'>{esc(also)}</td></tr>")
 
 
 def _check_result(c: Check) -> str:
@@ -278,10 +278,10 @@ def findings_by_code(d: ReportData) -> str:
 
 def _code_row(code: str, fs: list[dict], most: int) -> str:
     trips = len({f["manifest_no"] for f in fs})
-    return (f"<tr><td class='code'>{_e(code)}</td><td>{_sev(fs[0]['severity'])}</td>"
+    return (f"<tr><td class='code'>{esc(code)}</td><td>{_sev(fs[0]['severity'])}</td>"
             f"<td class='num'>{len(fs)}</td><td class='num'>{trips}</td>"
             f"<td><span class='bar' style='width:{120 * len(fs) / most:.0f}px'></span></td>"
-            f"<td class='muted'>{_e(MEANING.get(code, ''))}</td></tr>")
+            f"<td class='muted'>{esc(MEANING.get(code, ''))}</td></tr>")
 
 
 def tonnage_by_flow(d: ReportData) -> str:
@@ -303,9 +303,9 @@ def _flow_row(d: ReportData, key: tuple, row: dict) -> str:
     diff = row["dep"] - row["arr"]
     pct = 100 * diff / row["dep"] if row["dep"] else 0
     cls = "bad" if pct > (5 if code == "SW07" else 2) else ""
-    return (f"<tr><td>{_e(d.site_names.get(g, g))}</td><td>{_e(d.site_names.get(r, r))}</td>"
-            f"<td><span class='code'>{_e(code)}</span> "
-            f"<span class='muted'>{_e(d.region.waste_names.get(code, ''))}</span></td>"
+    return (f"<tr><td>{esc(d.site_names.get(g, g))}</td><td>{esc(d.site_names.get(r, r))}</td>"
+            f"<td><span class='code'>{esc(code)}</span> "
+            f"<span class='muted'>{esc(d.region.waste_names.get(code, ''))}</span></td>"
             f"<td class='num'>{row['n']}</td><td class='num'>{_t(row['dep'])}</td>"
             f"<td class='num'>{_t(row['arr'])}</td>"
             f"<td class='num'>{_t(row['acc'])}</td><td class='num {cls}'>{_t(diff)} ({pct:.1f} %)</td>"
@@ -364,8 +364,8 @@ def _trip_card(d: ReportData, no: str, trip: TripPlan | None, extra_places: list
     m = next((m for m in d.outcome.manifests if m["manifest_no"] == no), {})
     fs = sorted(d.outcome.by_manifest.get(no, []), key=lambda f: f["id"])
     worst = max((SEVERITY_RANK[f["severity"]] for f in fs), default=0)
-    return fill("trip_card.html", no=_e(no), severity=_sev({2: "critical", 1: "warning", 0: "info"}[worst]),
-                plate=_e(m.get("vehicle_plate", "")), codes=_e(", ".join(sorted({f["code"] for f in fs}))),
+    return fill("trip_card.html", no=esc(no), severity=_sev({2: "critical", 1: "warning", 0: "info"}[worst]),
+                plate=esc(m.get("vehicle_plate", "")), codes=esc(", ".join(sorted({f["code"] for f in fs}))),
                 story=_ground_truth(trip), map=_trip_map(d, no, extra_places), facts=_trip_facts(d, m),
                 findings=_finding_items(d, fs))
 
@@ -381,26 +381,26 @@ def _trip_map(d: ReportData, no: str, extra_places: list[dict]) -> str:
 def _ground_truth(trip: TripPlan | None) -> str:
     if trip is None or not trip.scenario.is_violation:
         return ""
-    return (f"<div class='story'><b>Simulation ground truth — {_e(trip.scenario.title)}:</b> "
-            f"{_e(trip.scenario.story)}" + (" " + _e("; ".join(trip.notes)) + "." if trip.notes else "") + "</div>")
+    return (f"<div class='story'><b>Simulation ground truth — {esc(trip.scenario.title)}:</b> "
+            f"{esc(trip.scenario.story)}" + (" " + esc("; ".join(trip.notes)) + "." if trip.notes else "") + "</div>")
 
 
 def _ticket_line(ticket: dict) -> str:
     if not ticket:
         return '<span class="bad">no ticket</span>'
-    return f"{ticket['net_kg']:,} kg net, ticket {_e(ticket['ticket_no'])}"
+    return f"{ticket['net_kg']:,} kg net, ticket {esc(ticket['ticket_no'])}"
 
 
 def _trip_facts(d: ReportData, m: dict) -> str:
     track = m.get("trip") or {}
-    return fill("trip_facts.html", plate=_e(m.get("vehicle_plate", "")), waste_code=_e(m.get("waste_code", "")),
-                waste_name=_e(d.region.waste_names.get(m.get("waste_code", ""), "")),
+    return fill("trip_facts.html", plate=esc(m.get("vehicle_plate", "")), waste_code=esc(m.get("waste_code", "")),
+                waste_name=esc(d.region.waste_names.get(m.get("waste_code", ""), "")),
                 declared_kg=f"{m.get('declared_kg', 0):,}",
-                generator=_e(d.site_names.get(m.get("generator_site_id"), "")),
-                receiver=_e(d.site_names.get(m.get("receiver_site_id"), "")),
+                generator=esc(d.site_names.get(m.get("generator_site_id"), "")),
+                receiver=esc(d.site_names.get(m.get("receiver_site_id"), "")),
                 dispatched=local_time(m.get("dispatched_at")),
                 planned_arrival=local_time(m.get("planned_arrival"), "%H:%M"),
-                received=local_time(m.get("received_at")), status=_e(m.get("status", "")),
+                received=local_time(m.get("received_at")), status=esc(m.get("status", "")),
                 weighed_out=_ticket_line(m.get("departure_ticket") or {}),
                 weighed_in=_ticket_line(m.get("arrival_ticket") or {}),
                 accepted_kg=f"{(m.get('accepted_kg') or 0):,}", fixes=track.get("fixes", 0),
@@ -415,10 +415,10 @@ def _finding_items(d: ReportData, fs: list[dict]) -> str:
     for f in fs:
         marker = f"<b>[{pin[f['id']]}]</b> " if f["id"] in pin else ""
         window = f"{local_time(f['window']['start'])}–{local_time(f['window']['end'])}"
-        items.append(f"<li>{marker}{_sev(f['severity'])} <span class='code'>{_e(f['code'])}</span> "
+        items.append(f"<li>{marker}{_sev(f['severity'])} <span class='code'>{esc(f['code'])}</span> "
                      f"<span class='muted'>#{f['id']} · {window} · "
-                     f"{_e(_where(f))}{'' if f.get('verified') else ' · unverified data'}</span>"
-                     f"<br>{_e(describe(f, d.site_names))}</li>")
+                     f"{esc(_where(f))}{'' if f.get('verified') else ' · unverified data'}</span>"
+                     f"<br>{esc(describe(f, d.site_names))}</li>")
     return "".join(items)
 
 
@@ -437,16 +437,16 @@ def all_manifests(d: ReportData) -> str:
 
 def _manifest_row(d: ReportData, m: dict) -> str:
     codes = ", ".join(sorted({f["code"] for f in d.outcome.by_manifest.get(m["manifest_no"], [])}))
-    route = f"{_e(d.site_names.get(m['generator_site_id'], ''))} → {_e(d.site_names.get(m['receiver_site_id'], ''))}"
-    return (f"<tr><td>{_e(m['manifest_no'])}</td><td>{_e(m['vehicle_plate'])}</td>"
-            f"<td class='code'>{_e(m['waste_code'])}</td><td>{route}</td>"
+    route = f"{esc(d.site_names.get(m['generator_site_id'], ''))} → {esc(d.site_names.get(m['receiver_site_id'], ''))}"
+    return (f"<tr><td>{esc(m['manifest_no'])}</td><td>{esc(m['vehicle_plate'])}</td>"
+            f"<td class='code'>{esc(m['waste_code'])}</td><td>{route}</td>"
             f"<td>{local_time(m.get('dispatched_at'), '%H:%M')}</td>"
             f"<td>{local_time(m.get('received_at'), '%H:%M')}</td>"
-            f"<td>{_e(m['status'])}</td><td class='num'>{m['declared_kg']:,}</td>"
+            f"<td>{esc(m['status'])}</td><td class='num'>{m['declared_kg']:,}</td>"
             f"<td class='num'>{_net_kg(m.get('departure_ticket')):,}</td>"
             f"<td class='num'>{_net_kg(m.get('arrival_ticket')):,}</td>"
             f"<td class='num'>{(m.get('accepted_kg') or 0):,}</td>"
-            f"<td class='{'bad' if m['manifest_no'] in d.flagged else 'muted'}'>{_e(codes)}</td></tr>")
+            f"<td class='{'bad' if m['manifest_no'] in d.flagged else 'muted'}'>{esc(codes)}</td></tr>")
 
 
 def footer(d: ReportData) -> str:
