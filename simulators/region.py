@@ -251,7 +251,19 @@ def _plate(rng: random.Random, used: set[str], variant: str) -> str:
 def build_region(variant: str = "") -> Region:
     """The region. ``variant`` (one capital letter or empty) makes its identifiers unique."""
     rng = random.Random(LAYOUT_SEED)
-    frame = Frame(*ORIGIN)
+    net = _road_grid(rng)
+    sites = _sites(net, rng, variant)
+    tag = f" [{variant}]" if variant else ""
+    enterprises = {key: EnterpriseSpec(key, name + tag, roles, region) for key, name, roles, region in ENTERPRISES}
+    return Region(frame=Frame(*ORIGIN), network=net,
+                  regulator_name="Baotou Ecology and Environment Enforcement Bureau" + tag,
+                  enterprises=enterprises, sites=sites, zones=_zones(net, variant), vehicles=_vehicles(variant),
+                  flows=[Flow(*f) for f in FLOWS], dead_zones=_dead_zones(net), variant=variant,
+                  waste_names=dict(WASTE_NAMES))
+
+
+def _road_grid(rng: random.Random) -> Network:
+    """Junctions jittered around the grid, joined by bendy roads (the northern row a highway)."""
     net = Network()
     for c, x in enumerate(COLS):
         for r, y in enumerate(ROWS):
@@ -265,7 +277,11 @@ def build_region(variant: str = "") -> Region:
         for r in range(len(ROWS) - 1):
             pts = bendy(net.nodes[J(c, r)], net.nodes[J(c, r + 1)], rng, 2, 380)
             net.add_road(Road(J(c, r), J(c, r + 1), tuple(pts), "urban", COL_NAMES[c]))
+    return net
 
+
+def _sites(net: Network, rng: random.Random, variant: str) -> dict[str, SiteSpec]:
+    """Each site beside its junction, its gate joined to it by an access road (added to ``net``)."""
     sites: dict[str, SiteSpec] = {}
     for key, ent, name, kind, (c, r), (ox, oy), half, permitted, capacity in SITES:
         junction = J(c, r)
@@ -285,7 +301,10 @@ def build_region(variant: str = "") -> Region:
                               ring=tuple(ring), center=center, junction=junction, permitted=permitted,
                               capacity_kg=capacity, gate=gate, scale=scale, yard=yard,
                               ticket_prefix=f"{key.upper().replace('_', '')}{variant}")
+    return sites
 
+
+def _zones(net: Network, variant: str) -> dict[str, ZoneSpec]:
     zones: dict[str, ZoneSpec] = {}
     # Drinking-water source protection zone: an irregular area inside the cell west of the centre.
     wc = (-4_600.0, -200.0)
@@ -299,17 +318,20 @@ def build_region(variant: str = "") -> Region:
         p = point_along(list(road.points), road.length * 0.5)
         ring = _site_ring((p[0], p[1] + 60), (230, 170), 0.0, 0.3)
         zones[key] = ZoneSpec(key, name + (f" {variant}" if variant else ""), "rest_area", tuple(ring), p)
+    return zones
 
+
+def _dead_zones(net: Network) -> list[DeadZone]:
     dead = []
     for name, ends, frac in (("Kundulun tunnel", (J(1, 2), J(1, 3)), 0.45),
                              ("Qingshan underpass", (J(3, 1), J(3, 2)), 0.55),
                              ("Binhe cutting", (J(2, 0), J(3, 0)), 0.4)):
         road = next(rd for rd in net.roads if (rd.a, rd.b) == ends)
         dead.append(DeadZone(name, point_along(list(road.points), road.length * frac), 650.0))
+    return dead
 
-    enterprises = {key: EnterpriseSpec(key, name + (f" [{variant}]" if variant else ""), roles, region)
-                   for key, name, roles, region in ENTERPRISES}
 
+def _vehicles(variant: str) -> list[VehicleSpec]:
     vehicles = []
     used: set[str] = set()
     vrng = random.Random(LAYOUT_SEED + 1)
@@ -321,7 +343,4 @@ def build_region(variant: str = "") -> Region:
                                         tare_kg=int(vrng.uniform(14_200, 16_400) // 10 * 10),
                                         max_load_kg=vrng.choice((32_000, 33_000, 34_000)),
                                         gps_id=f"gps-{variant}{n:03d}", load_id=f"load-{variant}{n:03d}", depot=depot))
-    flows = [Flow(*f) for f in FLOWS]
-    return Region(frame=frame, network=net, regulator_name="Baotou Ecology and Environment Enforcement Bureau" +
-                  (f" [{variant}]" if variant else ""), enterprises=enterprises, sites=sites, zones=zones,
-                  vehicles=vehicles, flows=flows, dead_zones=dead, variant=variant, waste_names=dict(WASTE_NAMES))
+    return vehicles
