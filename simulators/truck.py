@@ -8,8 +8,8 @@ library (:mod:`simulators.scenarios`) is a table of scripts. While a trip is act
 state is a :class:`Trip`, which is what a script's functions read and change.
 
 The order of the random draws is part of the contract: the same seed must give the same
-day, message for message (tests/simulators), so a script draws only what its scenario needs,
-at the point of the trip where the original draws happened.
+day, message for message (tests/simulators). A script draws from ``trip.rng`` only what its
+scenario needs; a draw added to an ordinary step would change every later trip of the day.
 """
 
 from __future__ import annotations
