@@ -71,6 +71,7 @@ class Trip:
     dispatched_at: datetime | None  # the dispatch signature's event time
     received_at: datetime | None = None  # the receipt signature's event time
     accepted_kg: int | None = None
+    refused_kg: int = 0  # a partial refusal: the part of the load the receiver signed as refused
     planned_arrival: datetime | None = None
     route: object | None = None  # shapely LineString (lon/lat) or None
     corridor_m: float = 500

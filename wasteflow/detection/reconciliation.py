@@ -148,11 +148,11 @@ def acceptance_mismatch(ctx: TripContext) -> list[FindingDraft]:
         return []
     base = trip.departure_ticket.net_kg if trip.departure_ticket else arr.net_kg
     tol = tolerance_kg(base, trip.tolerance_pct, ctx.th)
-    diff = trip.accepted_kg - arr.net_kg
+    diff = trip.accepted_kg + trip.refused_kg - arr.net_kg  # a partial refusal: accepted + refused
     if abs(diff) <= tol:
         return []
-    evidence = {"accepted_kg": trip.accepted_kg, "arrival_net_kg": arr.net_kg, "difference_kg": diff,
-                "tolerance_kg": r1(tol), "arrival_ticket": _ticket(arr)}
+    evidence = {"accepted_kg": trip.accepted_kg, "refused_kg": trip.refused_kg, "arrival_net_kg": arr.net_kg,
+                "difference_kg": diff, "tolerance_kg": r1(tol), "arrival_ticket": _ticket(arr)}
     start = arr.gross_at
     end = max(trip.received_at or arr.tare_at, start)
     return [ctx.draft("ACCEPTANCE_MISMATCH", WARNING, start, end, None, evidence, arr.verified,

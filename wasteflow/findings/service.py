@@ -22,8 +22,10 @@ from wasteflow.findings.models import Finding, FindingEvent
 from wasteflow.findings.workflow import check_move
 from wasteflow.ledger import service as ledger
 from wasteflow.manifests.models import Manifest
+from wasteflow.manifests.service import carried_by
 from wasteflow.paging import PageRequest, keyset_page
 from wasteflow.registry.models import Site
+from wasteflow.webhooks import outbox
 
 SYSTEM_ACTOR = "system"
 CLOSED_STATUSES = ("resolved", "dismissed", "withdrawn")
@@ -71,6 +73,8 @@ def record(session: Session, draft: Draft, *, region_code: str, site_id: int | N
                   body={"finding_id": finding.id, "code": finding.code, "severity": finding.severity,
                         "window": [finding.window_start.isoformat(), finding.window_end.isoformat()],
                         "location": location, "verified": finding.verified})
+    outbox.emit(session, "finding.raised", finding.id, draft.window_end, manifest_no=finding.manifest_no,
+                severity=finding.severity)
     return finding, True
 
 
@@ -112,6 +116,8 @@ def set_status(session: Session, finding: Finding, status: str, actor: str, note
     ledger.append(session, f"finding.{status}", utcnow(), manifest_no=finding.manifest_no,
                   body={"finding_id": finding.id, "code": finding.code, "from": previous, "status": status,
                         "by": actor, "note": note})
+    outbox.emit(session, f"finding.{status}", finding.id, utcnow(), manifest_no=finding.manifest_no,
+                severity=finding.severity)
 
 
 def json_safe(evidence: dict) -> dict:
@@ -161,7 +167,8 @@ def visible(query: Query, principal: Principal) -> Query:
         me = principal.enterprise_id
         own_sites = select(Site.id).where(col(Site.enterprise_id) == me)
         return query.where(or_(col(Manifest.generator_id) == me, col(Manifest.transporter_id) == me,
-                               col(Manifest.receiver_id) == me, col(Finding.site_id).in_(own_sites)))
+                               col(Manifest.receiver_id) == me, col(Manifest.id).in_(carried_by(me)),
+                               col(Finding.site_id).in_(own_sites)))
     return query.where(in_jurisdiction(principal, Finding.region_code, Manifest.receiver_region_code))
 
 

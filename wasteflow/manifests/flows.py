@@ -14,10 +14,10 @@ from sqlmodel import Session
 
 from wasteflow.auth.service import Principal
 from wasteflow.config import Settings
-from wasteflow.manifests import service
+from wasteflow.manifests import legs, service
 from wasteflow.manifests.models import Manifest
-from wasteflow.manifests.schemas import DispatchSignature, ReceiveSignature
-from wasteflow.tickets.service import link_named_ticket
+from wasteflow.manifests.schemas import DispatchSignature, HandoverSignature, ReceiveSignature
+from wasteflow.tickets.service import link_handover_ticket, link_named_ticket
 
 
 class ReceiptReconciler(Protocol):
@@ -44,4 +44,14 @@ def receive(session: Session, principal: Principal, manifest_no: str, data: Rece
         link_named_ticket(session, manifest, data.arrival_ticket_no, "arrival")
     session.flush()
     reconciler.on_receipt(session, manifest)
+    return manifest
+
+
+def handover(session: Session, principal: Principal, manifest_no: str, data: HandoverSignature,
+             settings: Settings) -> Manifest:
+    """Sign the handover, then link the transfer site's ticket it names if that ticket is already in."""
+    manifest = legs.handover(session, principal, manifest_no, data, settings)
+    if data.ticket_no and data.site_id is not None:
+        plate = next(leg.vehicle_plate for leg in legs.all_legs(session, manifest) if leg.leg == data.leg)
+        link_handover_ticket(session, manifest, data.site_id, data.ticket_no, plate)
     return manifest

@@ -15,6 +15,10 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     "receive": {"dispatched": "received", "in_transit": "received", "arrived": "received"},
     "reject": {"dispatched": "rejected", "in_transit": "rejected", "arrived": "rejected"},
     "reconcile": {"received": "reconciled", "reconciled": "reconciled"},
+    # multi-leg transport: neither changes the state; a leg is added before its handover, and the
+    # load changes hands while it is on the road
+    "add_leg": {"filed": "filed", "dispatched": "dispatched", "in_transit": "in_transit"},
+    "handover": {"dispatched": "dispatched", "in_transit": "in_transit"},
 }
 
 TIMESTAMP_FIELD = {

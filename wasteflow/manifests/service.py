@@ -7,20 +7,22 @@ sets in motion beyond the manifest (ticket links, reconciliation) is in :mod:`.f
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, or_, text, true
+from sqlalchemy import ColumnElement, func, or_, text, true
 from sqlmodel import Session, col, select
 
 from wasteflow.auth.service import Principal, in_jurisdiction
 from wasteflow.config import Settings
 from wasteflow.database import Query, utcnow
 from wasteflow.errors import Forbidden, NotFound, RuleViolation
-from wasteflow.ledger import service as ledger
+from wasteflow.manifests import events, followups
 from wasteflow.manifests.lifecycle import TIMESTAMP_FIELD, check_signature_time, next_state
-from wasteflow.manifests.models import Manifest
+from wasteflow.manifests.models import Manifest, ManifestLeg
 from wasteflow.manifests.schemas import (
+    MAX_LEGS,
     CancelSignature,
     DispatchSignature,
     ManifestCreate,
@@ -29,7 +31,7 @@ from wasteflow.manifests.schemas import (
 )
 from wasteflow.paging import PageRequest, keyset_page
 from wasteflow.registry import rules
-from wasteflow.registry.models import Enterprise, Site
+from wasteflow.registry.models import Enterprise, Site, Vehicle
 from wasteflow.registry.service import known_waste_code, permits, vehicle_by_plate
 
 MAX_CORRIDOR_M = 50_000
@@ -54,8 +56,13 @@ def seen_by(principal: Principal) -> ColumnElement[bool]:
     if principal.kind == "enterprise":
         me = principal.enterprise_id
         return or_(col(Manifest.generator_id) == me, col(Manifest.transporter_id) == me,
-                   col(Manifest.receiver_id) == me)
+                   col(Manifest.receiver_id) == me, col(Manifest.id).in_(carried_by(me)))
     return in_jurisdiction(principal, Manifest.region_code, Manifest.receiver_region_code)
+
+
+def carried_by(enterprise_id: int | None):
+    """The manifests a transporter carries on a later leg (multi-leg transport): ids, as a subquery."""
+    return select(ManifestLeg.manifest_id).where(col(ManifestLeg.transporter_id) == enterprise_id)
 
 
 def get_visible(session: Session, principal: Principal, manifest_no: str, for_update: bool = False) -> Manifest:
@@ -75,56 +82,134 @@ def _require_party(principal: Principal, enterprise_id: int, role: str) -> None:
 
 # --- filing ----------------------------------------------------------------------------------
 
+@dataclass
+class Origin:
+    """Where a load leaves from and who files it: a generator's site, or (a follow-up) the parent's
+    receiving site, filed by the parent's receiver."""
+
+    generator: Enterprise
+    site: Site
+    parent: Manifest | None = None
+
+
 def file_manifest(session: Session, principal: Principal, data: ManifestCreate, settings: Settings) -> Manifest:
-    if principal.kind != "enterprise" or "generator" not in principal.roles:
-        raise Forbidden("only a generator files manifests, with its own API key")
-    generator = session.get(Enterprise, principal.enterprise_id)
-    generator_site = _site(session, data.generator_site_id, "generator_site_id")
-    if generator_site.enterprise_id != generator.id:
-        raise RuleViolation("site_not_generators", "generator_site_id",
-                            f"site {generator_site.id} is not one of {generator.name}'s sites")
-    transporter = session.get(Enterprise, data.transporter_id)
-    if transporter is None or "transporter" not in transporter.roles:
-        raise RuleViolation("not_a_transporter", "transporter_id",
-                            f"enterprise {data.transporter_id} is not a registered transporter")
-    vehicle = vehicle_by_plate(session, data.vehicle_plate)
-    if vehicle is None:
-        raise RuleViolation("unknown_vehicle", "vehicle_plate", f"no vehicle with plate {data.vehicle_plate}")
-    if vehicle.transporter_id != transporter.id:
-        raise RuleViolation("vehicle_not_transporters", "vehicle_plate",
-                            f"{vehicle.plate} is not a vehicle of {transporter.name}")
-    receiver_site = _site(session, data.receiver_site_id, "receiver_site_id")
-    receiver = session.get(Enterprise, receiver_site.enterprise_id)
-    if "receiver" not in receiver.roles:
-        raise RuleViolation("not_a_receiver", "receiver_site_id", f"{receiver.name} is not a registered receiver")
+    followups.check_kind(data.parent_manifest_no, data.kind)
+    if data.parent_manifest_no:
+        origin = _follow_up_origin(session, principal, data)
+    else:
+        origin = _origin(session, principal, data)
+    transporter, vehicle = carrier(session, data.transporter_id, data.vehicle_plate, data.declared_kg)
     waste_code = known_waste_code(session, data.waste_code)
-    if not permits(receiver_site, waste_code):
-        raise RuleViolation("receiver_not_permitted", "receiver_site_id",
-                            f"{receiver_site.name} is not permitted to accept {waste_code} "
-                            f"(permit: {', '.join(receiver_site.permitted_codes) or 'none'})")
-    _check_declared_kg(data.declared_kg, vehicle.max_load_kg, vehicle.plate)
-    if data.route is not None:
-        rules.check_route(data.route)
-    corridor_m = _corridor(data.corridor_m, settings)
-    if data.planned_departure and data.planned_arrival and data.planned_arrival < data.planned_departure:
-        raise RuleViolation("planned_arrival_before_departure", "planned_arrival",
-                            "planned arrival lies before planned departure")
+    receiver_site, receiver = _destination(session, data, waste_code, origin.parent)
+    if origin.parent is not None:
+        followups.check_follow_up(origin.parent, generator_site_id=origin.site.id, receiver_site_id=receiver_site.id,
+                                  kind=data.kind or "", waste_code=waste_code, declared_kg=data.declared_kg,
+                                  already_declared_kg=follow_ups_declared_kg(session, origin.parent.manifest_no))
+    later_legs = _later_legs(session, data)
+    _check_plan(data)
     now = utcnow()
     filed_at = check_signature_time(data.at or now, datetime.min.replace(tzinfo=now.tzinfo), now,
                                     settings.signature_clock_skew_s)
     manifest = Manifest(
-        manifest_no=_next_number(session, generator.region_code, filed_at, settings.timezone),
-        region_code=generator.region_code, generator_id=generator.id, generator_site_id=generator_site.id,
+        manifest_no=_next_number(session, origin.generator.region_code, filed_at, settings.timezone),
+        region_code=origin.generator.region_code, generator_id=origin.generator.id, generator_site_id=origin.site.id,
         transporter_id=transporter.id, vehicle_id=vehicle.id, vehicle_plate=vehicle.plate,
         receiver_id=receiver.id, receiver_site_id=receiver_site.id, receiver_region_code=receiver.region_code,
         waste_code=waste_code, declared_kg=data.declared_kg, planned_departure=data.planned_departure,
-        planned_arrival=data.planned_arrival, route=data.route, corridor_m=corridor_m,
-        filed_at=filed_at, last_signature_at=filed_at)
+        planned_arrival=data.planned_arrival, route=data.route, corridor_m=_corridor(data.corridor_m, settings),
+        filed_at=filed_at, last_signature_at=filed_at, kind=data.kind or "primary",
+        parent_manifest_no=origin.parent.manifest_no if origin.parent else None)
     session.add(manifest)
     session.flush()
-    ledger.append(session, "manifest.filed", filed_at, manifest_no=manifest.manifest_no,
-                  body={"by": principal.label, "status": "filed", **data.model_dump(mode="json", exclude={"at"})})
+    for number, (leg_transporter, leg_vehicle) in enumerate(later_legs, start=2):
+        session.add(ManifestLeg(manifest_id=manifest.id, leg=number, transporter_id=leg_transporter.id,
+                                vehicle_id=leg_vehicle.id, vehicle_plate=leg_vehicle.plate, added_at=now))
+    events.record(session, manifest.manifest_no, "filed", filed_at,
+                  {"by": principal.label, "status": "filed", **data.model_dump(mode="json", exclude={"at"})})
     return manifest
+
+
+def _origin(session: Session, principal: Principal, data: ManifestCreate) -> Origin:
+    if principal.kind != "enterprise" or "generator" not in principal.roles:
+        raise Forbidden("only a generator files manifests, with its own API key")
+    generator = session.get(Enterprise, principal.enterprise_id)
+    site = _site(session, data.generator_site_id, "generator_site_id")
+    if site.enterprise_id != generator.id:
+        raise RuleViolation("site_not_generators", "generator_site_id",
+                            f"site {site.id} is not one of {generator.name}'s sites")
+    return Origin(generator=generator, site=site)
+
+
+def _follow_up_origin(session: Session, principal: Principal, data: ManifestCreate) -> Origin:
+    """A follow-up: the parent (locked, so two follow-ups filed at once cannot both pass the sum) and its
+    receiver, which files it from the parent's receiving site."""
+    if principal.kind != "enterprise":
+        raise Forbidden("only the parent's receiver files a follow-up, with its own API key")
+    parent = session.exec(visible(select(Manifest).where(col(Manifest.manifest_no) == data.parent_manifest_no),
+                                  principal).with_for_update()).first()
+    if parent is None:
+        raise RuleViolation("unknown_parent_manifest", "parent_manifest_no", f"no manifest {data.parent_manifest_no}")
+    followups.check_filer(parent, principal.enterprise_id)
+    site = _site(session, data.generator_site_id, "generator_site_id")
+    return Origin(generator=session.get(Enterprise, parent.receiver_id), site=site, parent=parent)
+
+
+def follow_ups_declared_kg(session: Session, parent_manifest_no: str) -> int:
+    """What the parent's follow-ups (other than cancelled ones) already declare."""
+    total = session.exec(select(func.coalesce(func.sum(Manifest.declared_kg), 0)).where(
+        col(Manifest.parent_manifest_no) == parent_manifest_no, col(Manifest.status) != "cancelled")).one()
+    return int(total)
+
+
+def carrier(session: Session, transporter_id: int, plate: str, declared_kg: int,
+            prefix: str = "") -> tuple[Enterprise, Vehicle]:
+    """A leg's transporter and vehicle, checked: a registered transporter, its own vehicle, able to carry
+    the load. ``prefix`` places the fields in the request (``legs[0].``)."""
+    transporter = session.get(Enterprise, transporter_id)
+    if transporter is None or "transporter" not in transporter.roles:
+        raise RuleViolation("not_a_transporter", f"{prefix}transporter_id",
+                            f"enterprise {transporter_id} is not a registered transporter")
+    vehicle = vehicle_by_plate(session, plate)
+    if vehicle is None:
+        raise RuleViolation("unknown_vehicle", f"{prefix}vehicle_plate", f"no vehicle with plate {plate}")
+    if vehicle.transporter_id != transporter.id:
+        raise RuleViolation("vehicle_not_transporters", f"{prefix}vehicle_plate",
+                            f"{vehicle.plate} is not a vehicle of {transporter.name}")
+    _check_declared_kg(declared_kg, vehicle.max_load_kg, vehicle.plate)
+    return transporter, vehicle
+
+
+def _later_legs(session: Session, data: ManifestCreate) -> list[tuple[Enterprise, Vehicle]]:
+    legs = data.legs or []
+    if len(legs) > MAX_LEGS - 1:
+        raise RuleViolation("too_many_legs", "legs",
+                            f"a load has at most {MAX_LEGS} legs: the manifest's own and {MAX_LEGS - 1} more")
+    return [carrier(session, leg.transporter_id, leg.vehicle_plate, data.declared_kg, f"legs[{i}].")
+            for i, leg in enumerate(legs)]
+
+
+def _destination(session: Session, data: ManifestCreate, waste_code: str,
+                 parent: Manifest | None) -> tuple[Site, Enterprise]:
+    """The receiving site and its enterprise; a return goes home to a generator, with no permit needed."""
+    site = _site(session, data.receiver_site_id, "receiver_site_id")
+    receiver = session.get(Enterprise, site.enterprise_id)
+    if parent is not None and data.kind == "return":
+        return site, receiver
+    if "receiver" not in receiver.roles:
+        raise RuleViolation("not_a_receiver", "receiver_site_id", f"{receiver.name} is not a registered receiver")
+    if not permits(site, waste_code):
+        raise RuleViolation("receiver_not_permitted", "receiver_site_id",
+                            f"{site.name} is not permitted to accept {waste_code} "
+                            f"(permit: {', '.join(site.permitted_codes) or 'none'})")
+    return site, receiver
+
+
+def _check_plan(data: ManifestCreate) -> None:
+    if data.route is not None:
+        rules.check_route(data.route)
+    if data.planned_departure and data.planned_arrival and data.planned_arrival < data.planned_departure:
+        raise RuleViolation("planned_arrival_before_departure", "planned_arrival",
+                            "planned arrival lies before planned departure")
 
 
 def _site(session: Session, site_id: int, field: str) -> Site:
@@ -175,8 +260,8 @@ def _sign(session: Session, manifest: Manifest, action: str, at: datetime | None
     manifest.last_signature_at = at
     manifest.updated_at = now
     session.add(manifest)
-    ledger.append(session, f"manifest.{target}", at, manifest_no=manifest.manifest_no,
-                  body={"by": principal_label, "from": previous, "status": target, **body})
+    events.record(session, manifest.manifest_no, target, at,
+                  {"by": principal_label, "from": previous, "status": target, **body})
     return manifest
 
 
@@ -193,10 +278,18 @@ def receive(session: Session, principal: Principal, manifest_no: str, data: Rece
             settings: Settings) -> Manifest:
     manifest = get_visible(session, principal, manifest_no, for_update=True)
     _require_party(principal, manifest.receiver_id, "receiver")
+    if data.refused_kg and not data.refusal_reason:
+        raise RuleViolation("refusal_reason_required", "refusal_reason", "a partial refusal gives its reason")
+    if data.refusal_reason and not data.refused_kg:
+        raise RuleViolation("refusal_without_refused_kg", "refused_kg",
+                            "a refusal reason goes with the refused kg (more than 0)")
     manifest.accepted_kg = data.accepted_kg
+    manifest.refused_kg = data.refused_kg or None
+    manifest.refusal_reason = data.refusal_reason
     manifest.arrival_ticket_no = data.arrival_ticket_no
     return _sign(session, manifest, "receive", data.at, settings, principal.label,
-                 {"accepted_kg": data.accepted_kg, "arrival_ticket_no": data.arrival_ticket_no})
+                 {"accepted_kg": data.accepted_kg, "refused_kg": manifest.refused_kg,
+                  "refusal_reason": data.refusal_reason, "arrival_ticket_no": data.arrival_ticket_no})
 
 
 def reject(session: Session, principal: Principal, manifest_no: str, data: RejectSignature,
@@ -237,6 +330,12 @@ def list_manifests(session: Session, principal: Principal, page: PageRequest, *,
     if filed_to:
         query = query.where(col(Manifest.filed_at) < filed_to)
     return keyset_page(session, in_region(query, region), Manifest.id, "m", page)
+
+
+def follow_ups(session: Session, principal: Principal, parent_manifest_no: str) -> list[Manifest]:
+    """The follow-ups of a refusal the caller may see, in filing order."""
+    query = select(Manifest).where(col(Manifest.parent_manifest_no) == parent_manifest_no).order_by(col(Manifest.id))
+    return list(session.exec(visible(query, principal)).all())
 
 
 def in_region(query: Query, region: str | None) -> Query:

@@ -11,12 +11,16 @@ from wasteflow.api.problems import responses
 from wasteflow.auth.service import Principal
 from wasteflow.findings import service as findings
 from wasteflow.findings.schemas import FindingPublic
-from wasteflow.manifests import flows, service
+from wasteflow.manifests import flows, legs, service
 from wasteflow.manifests.models import Manifest
 from wasteflow.manifests.schemas import (
     CancelSignature,
     DispatchSignature,
     FiledManifest,
+    FollowUpPublic,
+    HandoverSignature,
+    LegCreate,
+    LegPublic,
     ManifestCreate,
     ManifestPage,
     ManifestPublic,
@@ -43,6 +47,9 @@ def detailed(session: Session, principal: Principal, manifest: Manifest) -> Mani
     public.trip = TripSummary.model_validate(tracks.trip_summary(fixes, loads))
     public.findings = [FindingPublic.model_validate(findings.public(f))
                        for f in findings.for_manifest(session, manifest.manifest_no)]
+    public.legs = [LegPublic.model_validate(leg, from_attributes=True) for leg in legs.all_legs(session, manifest)]
+    public.follow_ups = [FollowUpPublic.model_validate(m, from_attributes=True)
+                         for m in service.follow_ups(session, principal, manifest.manifest_no)]
     return public
 
 
@@ -93,3 +100,14 @@ def cancel(manifest_no: str, session: DbDep, principal: PrincipalDep, settings: 
            data: CancelSignature | None = None):
     manifest = service.cancel(session, principal, manifest_no, data or CancelSignature(), settings)
     return detailed(session, principal, manifest)
+
+
+@router.post("/{manifest_no}/legs", response_model=ManifestPublic, responses=responses(409))
+def add_leg(manifest_no: str, data: LegCreate, session: DbDep, principal: PrincipalDep):
+    return detailed(session, principal, legs.add_leg(session, principal, manifest_no, data))
+
+
+@router.post("/{manifest_no}/handover", response_model=ManifestPublic, responses=responses(409))
+def handover(manifest_no: str, data: HandoverSignature, session: DbDep, principal: PrincipalDep,
+             settings: SettingsDep):
+    return detailed(session, principal, flows.handover(session, principal, manifest_no, data, settings))

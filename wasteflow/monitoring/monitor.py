@@ -22,7 +22,7 @@ from wasteflow.detection.geo import covers_lonlat
 from wasteflow.detection.model import Trip
 from wasteflow.findings import service as findings
 from wasteflow.findings.models import Finding
-from wasteflow.ledger import service as ledger
+from wasteflow.manifests import events
 from wasteflow.manifests.lifecycle import OPEN_STATES
 from wasteflow.manifests.models import Manifest
 from wasteflow.monitoring.recording import advance, record_drafts, withdraw_unproduced
@@ -72,10 +72,9 @@ class Monitor:
         session.add(manifest)
         session.flush()
         current = [f for f in findings.for_manifest(session, manifest.manifest_no) if f.status != "withdrawn"]
-        ledger.append(session, "manifest.reconciled" if first else "manifest.re_reconciled", utcnow(),
-                      manifest_no=manifest.manifest_no,
-                      body={"by": "system", "fixes": len(trip.fixes), "load_readings": len(trip.loads),
-                            "findings": sorted(f"{f.code}#{f.id}" for f in current)})
+        events.record(session, manifest.manifest_no, "reconciled" if first else "re_reconciled", utcnow(),
+                      {"by": "system", "fixes": len(trip.fixes), "load_readings": len(trip.loads),
+                       "findings": sorted(f"{f.code}#{f.id}" for f in current)})
         return raised
 
     def _settle_overdue(self, session: Session, manifest: Manifest, trip: Trip) -> list[Finding]:

@@ -11,7 +11,7 @@ from wasteflow.detection.model import FindingDraft
 from wasteflow.detection.pipeline import carry_episode_keys
 from wasteflow.findings import service as findings
 from wasteflow.findings.models import Finding
-from wasteflow.ledger import service as ledger
+from wasteflow.manifests import events
 from wasteflow.manifests.lifecycle import TIMESTAMP_FIELD, next_state
 from wasteflow.manifests.models import Manifest
 
@@ -62,6 +62,6 @@ def advance(session: Session, manifest: Manifest, action: str, at: datetime, bod
         return False
     manifest.status = target
     setattr(manifest, column, at)
-    ledger.append(session, f"manifest.{target}", at, manifest_no=manifest.manifest_no,
-                  body={"by": "system", "from": previous, "status": target, **body})
+    events.record(session, manifest.manifest_no, target, at,
+                  {"by": "system", "from": previous, "status": target, **body})
     return True

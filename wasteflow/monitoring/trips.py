@@ -79,6 +79,7 @@ def load_trip(session: Session, manifest: Manifest, places: PlaceDirectory) -> T
         declared_kg=manifest.declared_kg, generator_site=_site(session, places, manifest.generator_site_id),
         receiver_site=_site(session, places, manifest.receiver_site_id), transporter_id=manifest.transporter_id,
         dispatched_at=manifest.dispatched_at, received_at=manifest.received_at, accepted_kg=manifest.accepted_kg,
+        refused_kg=manifest.refused_kg or 0,
         planned_arrival=manifest.planned_arrival, route=route, corridor_m=manifest.corridor_m,
         departure_ticket=detection_ticket(linked_ticket(session, manifest.manifest_no, "departure")),
         arrival_ticket=detection_ticket(linked_ticket(session, manifest.manifest_no, "arrival")),

@@ -67,6 +67,22 @@ def link_named_ticket(session: Session, manifest: Manifest, ticket_no: str, dire
     _link(session, ticket, manifest, direction)
 
 
+def link_handover_ticket(session: Session, manifest: Manifest, site_id: int, ticket_no: str, plate: str) -> None:
+    """A handover named the transfer site's ticket: link it (direction ``handover``) if it is already here,
+    and raise PLATE_MISMATCH if it weighed another vehicle than the one taking the load over."""
+    ticket = session.exec(select(WeighTicket).where(WeighTicket.site_id == site_id, WeighTicket.ticket_no == ticket_no)
+                          .order_by(WeighTicket.id.desc())).first()
+    if ticket is None or ticket.manifest_no == manifest.manifest_no:
+        return
+    other = _already_linked_elsewhere(session, ticket, manifest.manifest_no)
+    if other is not None:
+        _raise(session, manifest, duplicate_ticket(manifest, ticket, other))
+        return
+    if ticket.plate != plate:
+        _raise(session, manifest, plate_mismatch(manifest, ticket, plate))
+    _link(session, ticket, manifest, "handover")
+
+
 def _manifest_for(session: Session, ticket: WeighTicket) -> Manifest | None:
     if ticket.claimed_manifest_no:
         manifest = session.exec(select(Manifest).where(Manifest.manifest_no == ticket.claimed_manifest_no)).first()
@@ -159,12 +175,14 @@ def _raise(session: Session, manifest: Manifest, draft: FindingDraft) -> None:
 
 # --- rules (pure) ----------------------------------------------------------------------------
 
-def plate_mismatch(manifest: Manifest, ticket: WeighTicket) -> FindingDraft:
+def plate_mismatch(manifest: Manifest, ticket: WeighTicket, leg_plate: str | None = None) -> FindingDraft:
+    """``leg_plate``: the plate of the leg's vehicle at that site (a handover's), else the manifest's."""
+    expected = leg_plate or manifest.vehicle_plate
     return FindingDraft(
-        code="PLATE_MISMATCH", severity="critical", manifest_no=manifest.manifest_no, plate=manifest.vehicle_plate,
+        code="PLATE_MISMATCH", severity="critical", manifest_no=manifest.manifest_no, plate=expected,
         window_start=min(ticket.gross_at, ticket.tare_at), window_end=max(ticket.gross_at, ticket.tare_at),
         location=None, verified=ticket.verified, episode_key=f"ticket:{ticket.site_id}:{ticket.ticket_no}",
-        evidence={"ticket_no": ticket.ticket_no, "ticket_plate": ticket.plate, "manifest_plate": manifest.vehicle_plate,
+        evidence={"ticket_no": ticket.ticket_no, "ticket_plate": ticket.plate, "manifest_plate": expected,
                   "site_id": ticket.site_id, "device_id": ticket.device_id, "net_kg": ticket.net_kg})
 
 
