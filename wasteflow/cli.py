@@ -90,6 +90,23 @@ def bridge() -> None:
     raise typer.Exit(main())
 
 
+@app.command()
+def webhooks() -> None:
+    """Run the webhook worker: the outbox fanned out and delivered, signed, with retries (until Ctrl-C / SIGTERM)."""
+    import signal
+    import threading
+
+    from wasteflow.database import get_engine
+    from wasteflow.webhooks.worker import run
+
+    settings = get_settings()
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    typer.echo(f"webhook worker: {settings.webhook_concurrency} at a time, {settings.webhook_timeout_s} s timeout")
+    run(get_engine(settings.database_url), settings, stop)
+
+
 @app.command("broker-config")
 def broker_config(out: Path = typer.Option(Path("deploy/mosquitto/auth"), help="directory for `passwords` and `acl`"),
                   bridge_user: str = typer.Option("wasteflow-bridge", envvar="WASTEFLOW_BROKER_BRIDGE_USER"),

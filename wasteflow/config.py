@@ -71,6 +71,20 @@ class Settings(ThresholdSettings):
     telemetry_retention_days: int = 0
     """Raw fixes and load readings older than this are dropped by ``wasteflow maintain`` (0: keep all)."""
 
+    # webhooks (api.md): deliveries from the worker, ``wasteflow webhooks``
+    webhook_retry_base_s: float = 30.0
+    """The first retry of a failed delivery comes this long after it; each next one twice as long."""
+    webhook_retry_max_interval_s: float = 3600.0
+    webhook_retry_window_s: float = 86400.0
+    """A delivery is retried for this long after its event, then given up."""
+    webhook_max_failures: int = 10
+    """A webhook is disabled (with the reason) after this many consecutive failed attempts."""
+    webhook_allow_private: bool = False
+    """Allow webhook URLs that resolve to loopback or private addresses (and plain http): development only."""
+    webhook_concurrency: int = 8
+    webhook_timeout_s: float = 10.0
+    webhook_poll_s: float = 1.0
+
     @property
     def thresholds(self) -> Thresholds:
         """The detection thresholds these settings set (findings.md's defaults where not set)."""

@@ -53,11 +53,13 @@ def _include_routers(app: FastAPI) -> None:
     from wasteflow.manifests.views import router as manifests
     from wasteflow.quarantine.views import router as quarantine
     from wasteflow.registry.views import router as registry
+    from wasteflow.revisions.views import router as revisions
     from wasteflow.tracks.views import router as tracks
+    from wasteflow.webhooks.views import router as webhooks
 
     # finding_stats before findings, so /v1/findings/{id} does not swallow /v1/findings/stats
     for router in (regulators, registry, manifests, ledger_history, tracks, finding_stats, findings, quarantine,
-                   ledger, flows, exports, console):
+                   ledger, flows, exports, revisions, webhooks, console):
         app.include_router(router)
 
 
