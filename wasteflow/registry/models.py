@@ -8,7 +8,7 @@ from sqlmodel import Field, SQLModel
 from wasteflow.database import JSONDocument, UTCDateTime, utcnow
 
 ENTERPRISE_ROLES = ("generator", "transporter", "receiver")
-SITE_KINDS = ("plant", "storage", "utilisation", "disposal", "landfill", "parking")
+SITE_KINDS = ("plant", "storage", "utilisation", "disposal", "landfill", "transfer", "parking")
 ZONE_KINDS = ("rest_area", "restricted")
 DEVICE_KINDS = ("gps", "load_cell", "weighbridge")
 

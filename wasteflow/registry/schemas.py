@@ -28,7 +28,7 @@ class EnterprisePublic(BaseModel):
 class SiteCreate(Strict):
     enterprise_id: int
     name: str = Field(min_length=1, max_length=200)
-    kind: Literal["plant", "storage", "utilisation", "disposal", "landfill", "parking"]
+    kind: Literal["plant", "storage", "utilisation", "disposal", "landfill", "transfer", "parking"]
     geofence: dict[str, Any]
     permitted_codes: list[str] = Field(default_factory=list)
     annual_capacity_kg: int | None = Field(default=None, ge=0, le=10**15)
