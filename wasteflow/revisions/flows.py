@@ -9,7 +9,6 @@ from typing import Protocol
 from sqlmodel import Session
 
 from wasteflow.auth.service import Principal
-from wasteflow.manifests import service as manifests
 from wasteflow.manifests.models import Manifest
 from wasteflow.revisions import service
 from wasteflow.revisions.models import Revision
@@ -25,7 +24,7 @@ def decide(session: Session, principal: Principal, revision_id: int, decision: s
            reconciler: Reconciler) -> Revision:
     revision, applied = service.decide(session, principal, revision_id, decision, note)
     if applied:
-        manifest = manifests.get_visible(session, principal, revision.manifest_no)
+        manifest = session.get(Manifest, revision.manifest_id)
         if manifest.status in RECONCILED_AGAIN:
             session.flush()
             reconciler.reconcile(session, manifest)

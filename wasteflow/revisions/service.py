@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from wasteflow.auth.service import Principal
@@ -32,8 +33,13 @@ SNAPSHOT_FIELDS = ("status", "waste_code", "declared_kg", "accepted_kg", "refuse
 # --- who sees what ---------------------------------------------------------------------------
 
 def visible(query: Query, principal: Principal) -> Query:
-    """``query`` (over :class:`Revision`) narrowed to the revisions of manifests ``principal`` may see."""
-    return manifests.visible(query.join(Manifest, col(Manifest.id) == col(Revision.manifest_id)), principal)
+    """``query`` (over :class:`Revision`) narrowed to the revisions of manifests ``principal`` may see, and
+    those it is asked to approve (a proposed new receiver, before it is a party)."""
+    query = query.join(Manifest, col(Manifest.id) == col(Revision.manifest_id))
+    if principal.is_admin:
+        return query
+    asked = select(RevisionApproval.revision_id).where(col(RevisionApproval.enterprise_id) == principal.enterprise_id)
+    return query.where(or_(manifests.seen_by(principal), col(Revision.id).in_(asked)))
 
 
 def get_visible(session: Session, principal: Principal, revision_id: int) -> Revision:
@@ -136,7 +142,7 @@ def decide(session: Session, principal: Principal, revision_id: int, decision: s
            note: str | None) -> tuple[Revision, bool]:
     """Record a party's approval or refusal; returns (revision, whether every approval is now in)."""
     revision = get_visible(session, principal, revision_id)
-    manifest = manifests.get_visible(session, principal, revision.manifest_no, for_update=True)
+    manifest = session.exec(select(Manifest).where(col(Manifest.id) == revision.manifest_id).with_for_update()).one()
     session.refresh(revision)
     approval = session.exec(select(RevisionApproval).where(
         col(RevisionApproval.revision_id) == revision.id,
