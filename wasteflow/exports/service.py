@@ -138,7 +138,10 @@ def manifests_csv(session: Session, principal: Principal, window: Window, region
 
 
 def flows_csv(items: list[dict]) -> Iterator[str]:
-    return csv_lines(FLOW_FIELDS, ([item[f] for f in FLOW_FIELDS] for item in items))
+    """One line a flow row; a follow-up row's parents space-separated in one cell."""
+    def cell(value):
+        return " ".join(value) if isinstance(value, list) else value
+    return csv_lines(FLOW_FIELDS, ([cell(item[f]) for f in FLOW_FIELDS] for item in items))
 
 
 # --- GeoJSON ---------------------------------------------------------------------------------

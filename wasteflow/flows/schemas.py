@@ -26,6 +26,9 @@ class FlowItem(BaseModel):
     departed_kg: int
     received_kg: int
     accepted_kg: int
+    kind: Literal["primary", "return", "redirect"] = "primary"
+    refused_kg: int = 0
+    parent_manifest_nos: list[str] = []
 
 
 class FlowPage(BaseModel):
@@ -37,6 +40,8 @@ class FlowPage(BaseModel):
     in_transit_manifests: int
     disputed_kg: int
     disputed_manifests: int
+    refused_kg: int = 0
+    refused_manifests: int = 0
     period: Period
     timezone: str
 

@@ -7,8 +7,15 @@ Definitions (docs/regulators.md explains them for a bureau):
   ``accepted_kg`` what the receiver signed; a missing ticket adds nothing to its column.
 - ``in_transit_kg``: manifests dispatched in the window that are still ``dispatched``,
   ``in_transit`` or ``arrived``; each counts its departure net, or its declared kg until weighed.
+- A row is also keyed by ``kind``: a follow-up of a refusal (``return``, ``redirect``) is its own row,
+  listing its parents; a multi-leg load is one manifest, so it counts once. ``refused_kg`` sums the
+  kilograms refused at receipt.
+- ``refused_kg`` of the report: refused at receipt (received in the window) and not yet on a live
+  follow-up — still at the receiver that refused it. What left on a follow-up counts there: on the
+  road (``in_transit_kg``), then as accepted at its receiver.
 - ``disputed_kg``: manifests whose tonnage is in question —
-  a **rejected** load (rejected in the window) counts whole (departure net, else declared kg);
+  a **rejected** load (rejected in the window) counts whole (departure net, else declared kg) less what
+  its live follow-ups declare;
   a **reconciled** load (received in the window) with an unsettled (``open``, ``acknowledged`` or
   ``investigating``) ``TONNAGE_SHORTFALL`` or ``ACCEPTANCE_MISMATCH`` finding counts the kilograms
   in question: the spread between the largest and the smallest of its departed, received and
@@ -26,6 +33,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, or_
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from wasteflow.auth.service import Principal
@@ -43,7 +51,7 @@ IN_TRANSIT_STATES = ("dispatched", "in_transit", "arrived")
 DISPUTE_CODES = ("TONNAGE_SHORTFALL", "ACCEPTANCE_MISMATCH")
 UNSETTLED = ("open", "acknowledged", "investigating")
 FLOW_FIELDS = ("period", "generator_id", "receiver_id", "receiver_site_id", "waste_code", "manifests",
-               "departed_kg", "received_kg", "accepted_kg")
+               "departed_kg", "received_kg", "accepted_kg", "kind", "refused_kg", "parent_manifest_nos")
 
 
 def ticket_net(direction: str):
@@ -82,12 +90,18 @@ class Totals:
     departed_kg: int = 0
     received_kg: int = 0
     accepted_kg: int = 0
+    refused_kg: int = 0
+    parents: set[str] = field(default_factory=set)
 
-    def add(self, departed: int | None, received: int | None, accepted: int | None) -> None:
+    def add(self, departed: int | None, received: int | None, accepted: int | None, refused: int | None = None,
+            parent: str | None = None) -> None:
         self.manifests += 1
         self.departed_kg += departed or 0
         self.received_kg += received or 0
         self.accepted_kg += accepted or 0
+        self.refused_kg += refused or 0
+        if parent:
+            self.parents.add(parent)
 
 
 @dataclass
@@ -97,24 +111,48 @@ class FlowReport:
     in_transit_manifests: int = 0
     disputed_kg: int = 0
     disputed_manifests: int = 0
+    refused_kg: int = 0
+    refused_manifests: int = 0
 
 
 def flow_items(session: Session, principal: Principal, period: str, window: Window, region: str | None,
                tz: str) -> list[dict]:
-    """Reconciled tonnage per period, generator, receiver, receiving site and waste code."""
+    """Reconciled tonnage per period, generator, receiver, receiving site, waste code and kind: a follow-up
+    of a refusal (``return``, ``redirect``) is its own row, naming its parents; a multi-leg load is one
+    manifest, so it counts once."""
     zone = ZoneInfo(tz)
     query = select(Manifest.received_at, Manifest.generator_id, Manifest.receiver_id, Manifest.receiver_site_id,
-                   Manifest.waste_code, ticket_net("departure"), ticket_net("arrival"), Manifest.accepted_kg
+                   Manifest.waste_code, Manifest.kind, ticket_net("departure"), ticket_net("arrival"),
+                   Manifest.accepted_kg, Manifest.refused_kg, Manifest.parent_manifest_no
                    ).where(Manifest.status == "reconciled", Manifest.received_at.is_not(None))
     query = _within(_scoped(query, principal, region), Manifest.received_at, window)
     groups: dict[tuple, Totals] = {}
-    for received_at, generator, receiver, site, code, departed, received, accepted in _stream(session, query):
-        key = (period_key(received_at, period, zone), generator, receiver, site, code)
-        groups.setdefault(key, Totals()).add(departed, received, accepted)
+    for received_at, generator, receiver, site, code, kind, departed, received, accepted, refused, parent in _stream(
+            session, query):
+        key = (period_key(received_at, period, zone), generator, receiver, site, code, kind)
+        groups.setdefault(key, Totals()).add(departed, received, accepted, refused, parent)
     return [{"period": k[0], "generator_id": k[1], "receiver_id": k[2], "receiver_site_id": k[3],
-             "waste_code": k[4], "manifests": t.manifests, "departed_kg": t.departed_kg,
-             "received_kg": t.received_kg, "accepted_kg": t.accepted_kg}
+             "waste_code": k[4], "kind": k[5], "manifests": t.manifests, "departed_kg": t.departed_kg,
+             "received_kg": t.received_kg, "accepted_kg": t.accepted_kg, "refused_kg": t.refused_kg,
+             "parent_manifest_nos": sorted(t.parents)}
             for k, t in sorted(groups.items(), key=lambda kv: tuple(str(x) if x is None else x for x in kv[0]))]
+
+
+def follow_ups_kg():
+    """What the manifest's live (not cancelled) follow-ups declare: the refused kilograms already on their way."""
+    child = aliased(Manifest)
+    return (sa_select(func.coalesce(func.sum(child.declared_kg), 0))
+            .where(child.parent_manifest_no == Manifest.manifest_no, child.status != "cancelled")
+            .correlate(Manifest).scalar_subquery())
+
+
+def refused_waiting(session: Session, principal: Principal, window: Window, region: str | None) -> tuple[int, int]:
+    """(kg, manifests) refused at receipt and not yet on a follow-up: still at the receiver that refused them."""
+    waiting = Manifest.refused_kg - follow_ups_kg()
+    query = select(waiting).where(Manifest.status.in_(("received", "reconciled")), Manifest.refused_kg > 0)
+    query = _within(_scoped(query, principal, region), Manifest.received_at, window)
+    kgs = [int(kg) for (kg,) in _stream(session, query) if kg and kg > 0]
+    return sum(kgs), len(kgs)
 
 
 def in_transit(session: Session, principal: Principal, window: Window, region: str | None) -> tuple[int, int]:
@@ -130,12 +168,12 @@ def in_transit(session: Session, principal: Principal, window: Window, region: s
 def disputed(session: Session, principal: Principal, window: Window, region: str | None) -> tuple[int, int]:
     """(kg, manifests) in dispute: rejected loads whole, reconciled ones with an unsettled tonnage finding
     by the kilograms in question."""
-    rejected = select(func.count(), func.coalesce(func.sum(func.coalesce(ticket_net("departure"),
-                                                                         Manifest.declared_kg)), 0)
-                      ).select_from(Manifest).where(Manifest.status == "rejected")
+    whole = func.coalesce(ticket_net("departure"), Manifest.declared_kg) - follow_ups_kg()
+    rejected = select(whole).select_from(Manifest).where(Manifest.status == "rejected")
     rejected = _within(_scoped(rejected, principal, region), Manifest.rejected_at, window)
-    count, total = session.execute(rejected).one()
-    count, total = int(count or 0), int(total or 0)
+    # what left on follow-ups is counted where it ends (on the road, then at its receiver), not here
+    left = [int(kg) for (kg,) in _stream(session, rejected) if kg and kg > 0]
+    count, total = len(left), sum(left)
 
     unsettled = (sa_select(Finding.id).where(Finding.manifest_no == Manifest.manifest_no,
                                              Finding.code.in_(DISPUTE_CODES), Finding.status.in_(UNSETTLED))
@@ -160,6 +198,7 @@ def flows(session: Session, principal: Principal, period: str, window: Window, r
     report = FlowReport(items=flow_items(session, principal, period, window, region, tz))
     report.in_transit_kg, report.in_transit_manifests = in_transit(session, principal, window, region)
     report.disputed_kg, report.disputed_manifests = disputed(session, principal, window, region)
+    report.refused_kg, report.refused_manifests = refused_waiting(session, principal, window, region)
     return report
 
 
@@ -201,12 +240,14 @@ def capacity(session: Session, principal: Principal, year: int, window: Window, 
 
 
 def declared(session: Session, principal: Principal, window: Window, region: str | None) -> list[dict]:
-    """Per generator, over the manifests it dispatched in the window: declared vs departed vs accepted kg."""
+    """Per generator, over the manifests it dispatched in the window: declared vs departed vs accepted kg.
+    Primary manifests only: a follow-up of a refusal generates nothing new."""
     principal.require_oversight()
     departed = ticket_net("departure")
     per_manifest = select(Manifest.generator_id.label("generator_id"), Manifest.declared_kg.label("declared_kg"),
                           departed.label("departed_kg"), Manifest.accepted_kg.label("accepted_kg"),
-                          Manifest.status.label("status")).where(Manifest.dispatched_at.is_not(None))
+                          Manifest.status.label("status")).where(Manifest.dispatched_at.is_not(None),
+                                                                 Manifest.kind == "primary")
     per_manifest = _within(_scoped(per_manifest, principal, region),
                            Manifest.dispatched_at, window).subquery()
     c = per_manifest.c
