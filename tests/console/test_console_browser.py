@@ -215,3 +215,34 @@ def test_console_login_finding_track_and_workflow(served, browser):
     _loaded(browser, "#/cases")
     assert browser.find_elements(By.CSS_SELECTOR, "#cases tbody tr")
     _shoot(browser, "console-cases")
+
+
+def test_console_manifest_page_shows_legs_refusals_follow_ups_and_revisions(served, browser):
+    from selenium.webdriver.common.by import By
+
+    url, world, m = served["url"], served["world"], served["manifests"]
+    browser.get(url + "/console")
+    _css(browser, "#key").send_keys(world.regulator)
+    browser.find_element(By.ID, "login").click()
+    _loaded(browser, "#/findings")
+
+    browser.get(url + f"/console/#/manifest/{m['w1']}")
+    _loaded(browser, f"#/manifest/{m['w1']}")
+    legs = _css(browser, "#legs").text
+    assert "2 legs" in legs.lower() and "蒙B23456" in legs and "Transfer station" in legs and "haulier2 co" in legs
+
+    browser.get(url + f"/console/#/manifest/{m['w2']}")
+    _loaded(browser, f"#/manifest/{m['w2']}")
+    refusal = _css(browser, "#refusal").text
+    assert "Refused 4,100 kg" in refusal and "mixed with rubble" in refusal
+    assert m["w3"] in refusal and "return" in refusal and m["w4"] in refusal and "redirect" in refusal
+    revisions = browser.find_element(By.ID, "revisions").text
+    assert "refused_kg: 4000 → 4100" in revisions and "applied" in revisions
+    assert "v1" in revisions and "Earlier versions" in revisions
+    ledger = browser.find_element(By.ID, "ledger").text
+    assert "revision.proposed" in ledger and "revision.approved" in ledger and "manifest.revised" in ledger
+    _shoot(browser, "console-manifest-workflow", height=1800)
+
+    _css(browser, f'#refusal a[href="#/manifest/{m["w3"]}"]').click()
+    _loaded(browser, f"#/manifest/{m['w3']}")
+    assert m["w2"] in _css(browser, "#parent").text and "return" in _css(browser, "#parent").text

@@ -80,4 +80,20 @@ def build_console_world(world, engine, settings: Settings) -> dict:
                           "receiver")
     assert response.status_code == 200, response.text
     manifests["trip"] = no
+    manifests.update(workflow_data(world, engine))
+    return manifests
+
+
+def workflow_data(world, engine) -> dict:
+    """The manifest workflow's data set (tests/utils/flows_workflow.py: two legs, a partial refusal with its
+    follow-ups, a redirected rejection) and an applied revision of w2's refused kg."""
+    from tests.utils.flows_workflow import build as build_workflow
+
+    manifests = build_workflow(world, engine)
+    response = world.post(f"/v1/manifests/{manifests['w2']}/revisions",
+                          {"changes": {"refused_kg": 4100}, "reason": "the rubble was weighed again"}, "receiver")
+    assert response.status_code == 201, response.text
+    for who in ("generator", "transporter"):
+        approved = world.post(f"/v1/revisions/{response.json()['id']}/approve", {"note": "agreed"}, who)
+        assert approved.status_code == 200, approved.text
     return manifests

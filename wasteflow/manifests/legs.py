@@ -46,8 +46,10 @@ def leg_rows(session: Session, manifest: Manifest) -> list[ManifestLeg]:
 
 
 def all_legs(session: Session, manifest: Manifest) -> list[Leg]:
+    delivered = manifest.status in ("received", "reconciled", "rejected")
+
     def status(number: int) -> str:
-        if number < manifest.current_leg:
+        if number < manifest.current_leg or (number == manifest.current_leg and delivered):
             return "done"
         return "current" if number == manifest.current_leg and manifest.dispatched_at else "planned"
 

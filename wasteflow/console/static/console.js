@@ -262,8 +262,9 @@ async function renderFinding(id) {
 
 async function renderManifest(no) {
   const enc = encodeURIComponent(no);
-  const [m, track, ledger, n] = await Promise.all([api(`/v1/manifests/${enc}`), api(`/v1/manifests/${enc}/track`),
-    api(`/v1/manifests/${enc}/ledger`), names()]);
+  const [m, track, ledger, n, revisions, versions] = await Promise.all([api(`/v1/manifests/${enc}`),
+    api(`/v1/manifests/${enc}/track`), api(`/v1/manifests/${enc}/ledger`), names(),
+    api(`/v1/revisions?manifest_no=${enc}&limit=100`), api(`/v1/manifests/${enc}/versions`)]);
   const dep = m.departure_ticket, arr = m.arrival_ticket;
   const facts = h("dl", { class: "facts" },
     h("dt", {}, "Status"), h("dd", {}, chip("ms", m.status)),
@@ -272,10 +273,13 @@ async function renderManifest(no) {
     h("dt", {}, "Vehicle"), h("dd", {}, m.vehicle_plate),
     h("dt", {}, "Receiver"), h("dd", {}, `${n.enterprise[m.receiver_id] || "#" + m.receiver_id} · ${n.site[m.receiver_site_id] || "site " + m.receiver_site_id}`),
     h("dt", {}, "Dispatched"), h("dd", {}, when(m.dispatched_at)),
-    h("dt", {}, "Received"), h("dd", {}, when(m.received_at || m.rejected_at)));
+    h("dt", {}, "Received"), h("dd", {}, when(m.received_at || m.rejected_at)),
+    h("dt", {}, "Version"), h("dd", {}, `v${m.version}`),
+    ...(m.parent_manifest_no ? [h("dt", {}, "Follow-up of"), h("dd", { id: "parent" }, `${m.kind} of `,
+      h("a", { href: `#/manifest/${m.parent_manifest_no}`, class: "mono" }, m.parent_manifest_no))] : []));
   const weights = h("table", { class: "grid compact weights" },
-    h("thead", {}, h("tr", {}, ["Declared", "Departed", "Received", "Accepted"].map((t) => h("th", {}, t)))),
-    h("tbody", {}, h("tr", {}, [m.declared_kg, dep && dep.net_kg, arr && arr.net_kg, m.accepted_kg].map((v) => h("td", { class: "num" }, kg(v))))));
+    h("thead", {}, h("tr", {}, ["Declared", "Departed", "Received", "Accepted", "Refused"].map((t) => h("th", {}, t)))),
+    h("tbody", {}, h("tr", {}, [m.declared_kg, dep && dep.net_kg, arr && arr.net_kg, m.accepted_kg, m.refused_kg].map((v) => h("td", { class: "num" }, kg(v))))));
   const findings = h("ul", { class: "findings" }, m.findings.length ? m.findings.map((f) => h("li", {},
     h("a", { href: `#/finding/${f.id}` }, `#${f.id} ${f.code}`), " ", chip("sev", f.severity), " ", chip("st", f.status)))
     : h("li", { class: "muted" }, "No findings."));
@@ -289,11 +293,51 @@ async function renderManifest(no) {
     h("div", { class: "title-row" }, h("h1", { class: "mono" }, m.manifest_no)),
     h("div", { class: "split" },
       h("div", { class: "col" }, h("div", { class: "card" }, h("h2", {}, "Manifest"), facts, weights),
+        legsCard(m, n), refusalCard(m),
         h("div", { class: "card" }, h("h2", {}, "Findings"), findings)),
       h("div", { class: "col wide" }, h("div", { class: "card" }, h("h2", {}, "The trip"), trackPicture(track, null), legend()))),
+    revisionsCard(revisions.items, versions, n),
     h("div", { class: "card" }, h("h2", {}, "Ledger history"),
       h("p", { class: "muted" }, "Every entry naming this manifest, in chain order; check them offline against a full export (python -m wasteflow.ledger_verify)."),
       entries));
+}
+
+function legsCard(m, n) {
+  const rows = m.legs.map((l) => h("tr", { class: l.status },
+    h("td", { class: "num" }, l.leg), h("td", {}, n.enterprise[l.transporter_id] || `#${l.transporter_id}`),
+    h("td", { class: "mono" }, l.vehicle_plate), h("td", {}, when(l.started_at)),
+    h("td", {}, l.handover_site_id ? (n.site[l.handover_site_id] || `site ${l.handover_site_id}`) : "—"),
+    h("td", {}, l.handover_ticket_no || "—"), h("td", {}, l.status)));
+  return h("div", { class: "card", id: "legs" }, h("h2", {}, m.legs.length > 1 ? `Transport: ${m.legs.length} legs` : "Transport"),
+    h("table", { class: "grid compact" },
+      h("thead", {}, h("tr", {}, ["Leg", "Transporter", "Vehicle", "Since", "Handed over at", "Ticket", ""].map((t) => h("th", {}, t)))),
+      h("tbody", {}, rows)));
+}
+
+function refusalCard(m) {
+  if (!m.refused_kg && m.status !== "rejected" && !m.follow_ups.length) return h("div", { hidden: true });
+  const what = m.status === "rejected" ? `Rejected whole: ${m.reject_reason || ""}`
+    : `Refused ${kg(m.refused_kg)}: ${m.refusal_reason || ""}`;
+  const list = m.follow_ups.length ? h("ul", {}, m.follow_ups.map((f) => h("li", {},
+    h("a", { href: `#/manifest/${f.manifest_no}`, class: "mono" }, f.manifest_no), ` ${f.kind} · ${kg(f.declared_kg)} · `,
+    chip("ms", f.status)))) : h("p", { class: "muted" }, "No follow-up manifest yet.");
+  return h("div", { class: "card", id: "refusal" }, h("h2", {}, "Refusal and follow-ups"), h("p", {}, what), list);
+}
+
+function revisionsCard(items, versions, n) {
+  const rows = items.map((r) => h("tr", {},
+    h("td", { class: "num" }, `#${r.id}`), h("td", {}, when(r.proposed_at)),
+    h("td", {}, n.enterprise[r.proposed_by] || `#${r.proposed_by}`),
+    h("td", {}, Object.keys(r.changes).map((k) => `${k}: ${r.previous[k] ?? "—"} → ${r.changes[k]}`).join("; ")),
+    h("td", {}, r.reason), h("td", {}, chip("st", r.status)),
+    h("td", {}, r.approvals.map((a) => `${n.enterprise[a.enterprise_id] || "#" + a.enterprise_id}: ${a.decision}`).join(", "))));
+  const old = versions.items.map((v) => h("li", {}, `v${v.version} (replaced ${when(v.replaced_at)} by #${v.revision_id}): `,
+    Object.entries(v.values).filter(([k]) => !["version", "status"].includes(k)).map(([k, val]) => `${k} ${val ?? "—"}`).join(", ")));
+  return h("div", { class: "card", id: "revisions" }, h("h2", {}, "Revisions"),
+    rows.length ? h("table", { class: "grid compact" },
+      h("thead", {}, h("tr", {}, ["", "Proposed", "By", "Change (old → new)", "Reason", "Status", "Approvals"].map((t) => h("th", {}, t)))),
+      h("tbody", {}, rows)) : h("p", { class: "muted" }, "No revisions."),
+    old.length ? h("div", {}, h("h3", {}, "Earlier versions"), h("ul", {}, old)) : h("div", { hidden: true }));
 }
 
 function ledgerWhat(e) {
@@ -301,6 +345,9 @@ function ledgerWhat(e) {
   const parts = [];
   if (b.finding_id) parts.push(`finding #${b.finding_id} ${b.code || ""}`.trim());
   if (b.accepted_kg !== undefined) parts.push(`accepted ${kg(b.accepted_kg)}`);
+  if (b.refused_kg) parts.push(`refused ${kg(b.refused_kg)}`);
+  if (b.leg) parts.push(`leg ${b.leg}${b.vehicle_plate ? " " + b.vehicle_plate : ""}`);
+  if (b.revision_id) parts.push(`revision #${b.revision_id}${b.version ? " → v" + b.version : ""}`);
   if (b.declared_kg !== undefined) parts.push(`declared ${kg(b.declared_kg)}`);
   for (const k of ["departure_ticket_no", "arrival_ticket_no", "ticket_no"]) if (b[k]) parts.push(`ticket ${b[k]}`);
   if (b.reason) parts.push(b.reason);
