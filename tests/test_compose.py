@@ -33,7 +33,7 @@ def cli_commands() -> set[tuple[str, ...]]:
 
 
 def test_expected_services_exist():
-    assert {"postgres", "mosquitto", "api", "bridge-1", "bridge-2", "migrate", "simulator"} <= set(SERVICES)
+    assert {"postgres", "mosquitto", "api", "bridge-1", "bridge-2", "migrate", "simulator", "webhooks"} <= set(SERVICES)
     assert SERVICES["simulator"]["profiles"] == ["simulator"]
     for name in ("postgres", "mosquitto", "api"):
         assert "healthcheck" in SERVICES[name], name
@@ -116,3 +116,13 @@ def test_broker_refuses_anonymous_and_bounds_every_queue():
                    if line.strip() and not line.startswith("#") and len(line.split(None, 1)) == 2)
     assert options["allow_anonymous"] == "false"
     assert int(options["max_queued_messages"]) > 0 and int(options["max_queued_bytes"]) > 0
+
+
+def test_the_webhook_worker_is_its_own_service_after_the_migrations():
+    """Deliveries leave from their own process (api.md: a slow endpoint never slows the API or the bridge)."""
+    worker = SERVICES["webhooks"]
+    assert worker["command"] == ["wasteflow", "webhooks"]
+    assert worker["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    for other in ("api", "bridge-1", "bridge-2"):
+        assert "webhooks" not in SERVICES[other]["command"]
+    assert "WASTEFLOW_WEBHOOK_ALLOW_PRIVATE" not in worker["environment"]  # no SSRF opening in production
