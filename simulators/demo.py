@@ -8,7 +8,9 @@
    through the broker, generators file and dispatch, receivers sign receipts (reconciliation
    runs inside the receipt request);
 4. the day read back through the API, judged against the scenarios' ground truth, written as
-   ``./wasteflow-demo/report.html`` (+ ``report.json``) and summarised in the terminal.
+   ``./wasteflow-demo/report.html`` (+ ``report.json``) and summarised in the terminal;
+5. the manifest workflow (``simulators/workflow.py``): a multi-leg transport, a partial refusal with
+   its follow-up, a revision, and webhooks delivered by the webhook worker (in-process here).
 
 The demo is :data:`STEPS`, a list of small functions run in order on the :class:`Demo` they
 share: each starts a part of the system (and registers how to stop it), or plays, reads back
@@ -42,6 +44,7 @@ from simulators.runner import (
     play,
     register_region,
 )
+from simulators.workflow import WorkflowOutcome, play_workflow
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -65,6 +68,7 @@ class DemoResult:
     report_json: Path
     api_url: str
     timings: dict[str, float]
+    workflow: WorkflowOutcome | None = None
 
 
 def free_port() -> int:
@@ -223,7 +227,8 @@ def configure(demo: Demo) -> None:
     os.environ["WASTEFLOW_HTTP"] = f"127.0.0.1:{demo.port}"
     get_settings.cache_clear()
     demo.settings = Settings(database_url=demo.database_url, mqtt_url=demo.broker.url, mqtt_protocol="3.1.1",
-                             http=f"127.0.0.1:{demo.port}", bridge_client_id="wasteflow-demo-bridge")
+                             http=f"127.0.0.1:{demo.port}", bridge_client_id="wasteflow-demo-bridge",
+                             webhook_allow_private=True)  # the demo's webhook endpoint is on this machine
 
 
 def plan_the_day(demo: Demo) -> None:
@@ -330,6 +335,28 @@ def write_the_report(demo: Demo) -> None:
     report.print_summary(demo.result, demo.console)
 
 
+def play_the_workflow(demo: Demo) -> None:
+    """The manifest workflow after the day, its webhooks delivered by an in-process worker (docs/webhooks.md)."""
+    from wasteflow.database import get_engine
+    from wasteflow.webhooks.worker import WebhookWorker
+
+    worker = WebhookWorker(get_engine(demo.settings.database_url), demo.settings)
+
+    def deliver() -> None:
+        while worker.run_once():
+            pass
+
+    try:
+        done = play_workflow(demo.api, demo.registry, demo.region, deliver)
+    finally:
+        worker.close()
+    signed = sum(1 for d in done.deliveries if d["signature_ok"])
+    demo.console.print(f"workflow: multi-leg {done.multi_leg}, partial refusal {done.partial_refusal} with its "
+                       f"return {done.follow_up}, revision #{done.revision_id} {done.revision_status}; webhooks: "
+                       f"{len(done.deliveries)} deliveries, {signed} with a valid signature")
+    demo.result.workflow = done
+
+
 def keep_running_if_asked(demo: Demo) -> None:
     if not demo.keep_running:
         return
@@ -357,6 +384,7 @@ STEPS: list[Step] = [
     play_the_day,
     read_back_the_day,
     write_the_report,
+    play_the_workflow,
     keep_running_if_asked,
 ]
 """The demo, in order. Steps up to ``register_the_region`` count as setup in the timings."""
@@ -394,4 +422,5 @@ def run_demo(trips: int = 300, seed: int = 7, keep_running: bool = False) -> int
         result = run(trips=trips, seed=seed, keep_running=keep_running, console=console)
     except KeyboardInterrupt:
         return 130
-    return 0 if result.outcome.all_found and result.outcome.clean_ok and not result.stats.errors else 1
+    workflow_ok = result.workflow is not None and result.workflow.ok
+    return 0 if result.outcome.all_found and result.outcome.clean_ok and not result.stats.errors and workflow_ok else 1

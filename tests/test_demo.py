@@ -96,3 +96,14 @@ def test_report_is_self_contained(demo):
     assert "@import" not in html and "url(http" not in html
     for v in demo.outcome.verdicts:
         assert v.trip.manifest_no in html
+
+
+def test_the_manifest_workflow_is_in_the_demo(demo):
+    """One of each: a multi-leg transport, a partial refusal with its follow-up, a revision, webhooks."""
+    done = demo.workflow
+    assert done is not None and done.ok, done
+    assert done.multi_leg and done.partial_refusal and done.follow_up and done.revision_status == "applied"
+    actions = {(d["to"], d["action"]) for d in done.deliveries}
+    assert {("/receiver", "manifest.received"), ("/receiver", "revision.proposed"),
+            ("/receiver", "revision.applied")} <= actions
+    assert all(set(d) == {"to", "action", "id", "at", "signature_ok"} and d["signature_ok"] for d in done.deliveries)
