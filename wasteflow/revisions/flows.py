@@ -25,7 +25,7 @@ def decide(session: Session, principal: Principal, revision_id: int, decision: s
     revision, applied = service.decide(session, principal, revision_id, decision, note)
     if applied:
         manifest = session.get(Manifest, revision.manifest_id)
-        if manifest.status in RECONCILED_AGAIN:
+        if manifest is not None and manifest.status in RECONCILED_AGAIN:
             session.flush()
             reconciler.reconcile(session, manifest)
     return revision

@@ -24,8 +24,9 @@ router = APIRouter(prefix="/v1", tags=["revisions"], responses=responses(401, 40
 
 
 def public(session: Session, revision: Revision) -> RevisionPublic:
-    approvals = [ApprovalPublic(enterprise_id=a.enterprise_id, roles=a.roles.split(","), decision=a.decision,
-                                note=a.note, decided_at=a.decided_at) for a in service.approvals(session, revision)]
+    approvals = [ApprovalPublic.model_validate({"enterprise_id": a.enterprise_id, "roles": a.roles.split(","),
+                                                "decision": a.decision, "note": a.note, "decided_at": a.decided_at})
+                 for a in service.approvals(session, revision)]
     return RevisionPublic.model_validate({**revision.model_dump(), "approvals": approvals})
 
 

@@ -29,7 +29,7 @@ def check_url(url: str, allow_private: bool, field: str = "url") -> None:
     if allow_private:
         return
     for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
         if not address.is_global or address.is_multicast:
             raise RuleViolation("webhook_url_private", field,
                                 f"{parts.hostname} resolves to {address}, a loopback, private or reserved address")

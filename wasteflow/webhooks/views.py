@@ -22,7 +22,7 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], responses=responses
 @router.post("", status_code=201, response_model=WebhookCreated)
 def register(data: WebhookCreate, session: DbDep, principal: PrincipalDep, settings: SettingsDep):
     webhook, secret = service.register(session, principal, data, settings)
-    return WebhookCreated(id=webhook.id, secret=secret)
+    return WebhookCreated.model_validate({"id": webhook.id, "secret": secret})
 
 
 @router.get("", response_model=WebhookPage)

@@ -101,7 +101,7 @@ class WebhookWorker:
                     delivery.status, delivery.last_error = "failed", "gave up: the retry window passed"
                 else:
                     delivery.next_attempt_at = now + lease
-                    claims.append(Claim(delivery.id, webhook.id, webhook.url, webhook.secret,
+                    claims.append(Claim(int(delivery.id or 0), int(webhook.id or 0), webhook.url, webhook.secret,
                                         signing.body(delivery.action, delivery.object_id, delivery.at)))
                 session.add(delivery)
             return claims
@@ -128,6 +128,8 @@ class WebhookWorker:
         with session_scope(self.engine) as session:
             delivery = session.get(WebhookDelivery, claim.delivery_id)
             webhook = session.get(Webhook, claim.webhook_id)
+            if delivery is None or webhook is None:  # rows are never deleted; nothing to record otherwise
+                return
             delivery.attempts += 1
             delivery.last_status_code, delivery.last_error = outcome.status_code, outcome.error
             if outcome.ok:
