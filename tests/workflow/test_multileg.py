@@ -123,3 +123,27 @@ def test_the_handover_ticket_is_linked_and_checked_against_the_next_legs_vehicle
     found = ok(world.get("/v1/findings", "haulier2", manifest_no=swapped))["items"]
     assert [(f["code"], f["plate"], f["evidence"]["ticket_plate"]) for f in found] == [
         ("PLATE_MISMATCH", PLATES["haulier2"], PLATES["haulier3"])]
+
+
+def test_each_started_leg_has_its_own_span_for_its_trip_window(world, engine):
+    """What per-leg detection builds each leg's trip window from (findings.md "a trip's telemetry")."""
+    from sqlmodel import Session, select
+
+    from wasteflow.manifests.legs import leg_spans
+    from wasteflow.manifests.models import Manifest
+
+    extend(world)
+    dispatched_at = ago(hours=4)
+    manifest_no = dispatched(world, at=iso(dispatched_at), legs=[leg(world, "haulier2"), leg(world, "haulier3")])
+    handed_over = dispatched_at + timedelta(hours=1)
+    ok(world.post(f"/v1/manifests/{manifest_no}/handover", {"leg": 2, "at": iso(handed_over)}, "haulier2"))
+    with Session(engine) as session:
+        manifest = session.exec(select(Manifest).where(Manifest.manifest_no == manifest_no)).one()
+        spans = leg_spans(session, manifest)
+    assert [(s.leg, s.plate, s.start, s.end) for s in spans] == [
+        (1, PLATES["transporter"], dispatched_at, handed_over), (2, PLATES["haulier2"], handed_over, None)]
+    received_at = handed_over + timedelta(hours=1)
+    ok(world.post(f"/v1/manifests/{manifest_no}/receive", {"accepted_kg": 30000, "at": iso(received_at)}, "receiver"))
+    with Session(engine) as session:
+        manifest = session.exec(select(Manifest).where(Manifest.manifest_no == manifest_no)).one()
+        assert [(s.leg, s.end) for s in leg_spans(session, manifest)] == [(1, handed_over), (2, received_at)]

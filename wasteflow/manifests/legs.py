@@ -58,6 +58,34 @@ def all_legs(session: Session, manifest: Manifest) -> list[Leg]:
                           row.handover_site_id, row.handover_ticket_no) for row in leg_rows(session, manifest)]
 
 
+@dataclass(frozen=True)
+class Span:
+    """A started leg's time on the road: from its start (dispatch or handover) to the next handover, or
+    the receipt or rejection (None while it carries the load). What a trip window per leg is built from
+    (findings.md "a trip's telemetry": branch ``detect``'s ``tracks.windows.Leg`` takes exactly these)."""
+
+    leg: int
+    vehicle_id: int
+    plate: str
+    start: datetime
+    end: datetime | None
+
+
+def leg_spans(session: Session, manifest: Manifest) -> list[Span]:
+    """The legs that have started, each with its vehicle and its span: the swap point for per-leg detection."""
+    if manifest.dispatched_at is None:
+        return []
+    finished = manifest.received_at or manifest.rejected_at
+    starts = [(1, manifest.vehicle_id, manifest.vehicle_plate, manifest.dispatched_at)] + [
+        (row.leg, row.vehicle_id, row.vehicle_plate, row.handed_over_at)
+        for row in leg_rows(session, manifest) if row.handed_over_at is not None]
+    spans = []
+    for i, (number, vehicle_id, plate, start) in enumerate(starts):
+        end = starts[i + 1][3] if i + 1 < len(starts) else finished
+        spans.append(Span(number, vehicle_id, plate, start, end))
+    return spans
+
+
 def current_transporter(session: Session, manifest: Manifest) -> int:
     return next(leg.transporter_id for leg in all_legs(session, manifest) if leg.leg == manifest.current_leg)
 
