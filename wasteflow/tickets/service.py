@@ -55,32 +55,34 @@ def link_incoming(session: Session, ticket: WeighTicket) -> Manifest | None:
 def link_named_ticket(session: Session, manifest: Manifest, ticket_no: str, direction: str) -> None:
     """A signature named a ticket: link it if it is already here (otherwise it links on arrival)."""
     site_id = manifest.generator_site_id if direction == "departure" else manifest.receiver_site_id
-    ticket = session.exec(select(WeighTicket).where(WeighTicket.site_id == site_id,
-                                                    WeighTicket.ticket_no == ticket_no)
-                          .order_by(WeighTicket.id.desc())).first()
-    if ticket is None or ticket.manifest_no == manifest.manifest_no:
-        return
-    other = _already_linked_elsewhere(session, ticket, manifest.manifest_no)
-    if other is not None:
-        _raise(session, manifest, duplicate_ticket(manifest, ticket, other))
-        return
-    _link(session, ticket, manifest, direction)
+    ticket = _named_ticket_here(session, manifest, site_id, ticket_no)
+    if ticket is not None:
+        _link(session, ticket, manifest, direction)
 
 
 def link_handover_ticket(session: Session, manifest: Manifest, site_id: int, ticket_no: str, plate: str) -> None:
     """A handover named the transfer site's ticket: link it (direction ``handover``) if it is already here,
     and raise PLATE_MISMATCH if it weighed another vehicle than the one taking the load over."""
-    ticket = session.exec(select(WeighTicket).where(WeighTicket.site_id == site_id, WeighTicket.ticket_no == ticket_no)
-                          .order_by(WeighTicket.id.desc())).first()
-    if ticket is None or ticket.manifest_no == manifest.manifest_no:
-        return
-    other = _already_linked_elsewhere(session, ticket, manifest.manifest_no)
-    if other is not None:
-        _raise(session, manifest, duplicate_ticket(manifest, ticket, other))
+    ticket = _named_ticket_here(session, manifest, site_id, ticket_no)
+    if ticket is None:
         return
     if ticket.plate != plate:
         _raise(session, manifest, plate_mismatch(manifest, ticket, plate))
     _link(session, ticket, manifest, "handover")
+
+
+def _named_ticket_here(session: Session, manifest: Manifest, site_id: int, ticket_no: str) -> WeighTicket | None:
+    """The ticket a signature named, if it is already here and free to link: one already linked to another
+    manifest raises DUPLICATE_TICKET instead (and None comes back, as for one not in yet)."""
+    ticket = session.exec(select(WeighTicket).where(WeighTicket.site_id == site_id, WeighTicket.ticket_no == ticket_no)
+                          .order_by(WeighTicket.id.desc())).first()
+    if ticket is None or ticket.manifest_no == manifest.manifest_no:
+        return None
+    other = _already_linked_elsewhere(session, ticket, manifest.manifest_no)
+    if other is not None:
+        _raise(session, manifest, duplicate_ticket(manifest, ticket, other))
+        return None
+    return ticket
 
 
 def _manifest_for(session: Session, ticket: WeighTicket) -> Manifest | None:
