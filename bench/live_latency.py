@@ -168,7 +168,7 @@ def _start_rig(client: Any, engine: Any, settings: Any, broker: Any, running: Ex
     from mqtt_bridge.worker import BridgeWorker
     from tests.utils.brokers import Publisher, wait_bridge_ready
     from tests.utils.world import build_world
-    from wasteflow.live import attach_live_detection
+    from wasteflow.wiring import attach_live_detection
 
     world = build_world(client, engine)
     env = make_env(world, engine, settings)

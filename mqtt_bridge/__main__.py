@@ -19,7 +19,7 @@ def main() -> int:
     settings = get_settings()
     client_id = os.environ.get("WASTEFLOW_BRIDGE_CLIENT_ID") or f"{settings.bridge_client_id}-{socket.gethostname()}"
     worker = BridgeWorker(settings, client_id=client_id)
-    from wasteflow.live import attach_live_detection
+    from wasteflow.wiring import attach_live_detection
     attach_live_detection(worker)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

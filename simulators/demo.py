@@ -240,7 +240,7 @@ def plan_the_day(demo: Demo) -> None:
 def start_the_bridge(demo: Demo) -> None:
     """One bridge worker; live detection on the simulated clock, driven by :meth:`Demo.tick`."""
     from mqtt_bridge.worker import BridgeWorker
-    from wasteflow.live import attach_live_detection
+    from wasteflow.wiring import attach_live_detection
 
     demo.worker = BridgeWorker(demo.settings)
     demo.detector = attach_live_detection(demo.worker, clock=demo.clock)

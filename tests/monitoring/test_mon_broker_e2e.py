@@ -21,7 +21,7 @@ from mqtt_bridge.worker import BridgeWorker
 from tests.utils.brokers import MOSQUITTO, Publisher, start_mosquitto, wait_bridge_ready
 from tests.utils.monitoring import CEMENT, GPS, LOAD, PLATE, Drive, along, base_time, make_env, move
 from wasteflow.config import Settings
-from wasteflow.live import attach_live_detection
+from wasteflow.wiring import attach_live_detection
 
 pytestmark = [
     pytest.mark.mosquitto,

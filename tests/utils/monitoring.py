@@ -20,7 +20,7 @@ from mqtt_bridge.store import StoredBatch, TelemetryStore
 from tests.utils.world import CEMENT, PLANT, square
 from wasteflow.findings.models import Finding, FindingEvent
 from wasteflow.manifests.models import Manifest
-from wasteflow.monitoring.live import LiveDetector
+from wasteflow.monitoring.live_detector import LiveDetector
 from wasteflow.monitoring.monitor import Monitor
 
 GEOD = pyproj.Geod(ellps="WGS84")

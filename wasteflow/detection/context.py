@@ -16,9 +16,11 @@ Windows (findings.md, "Terms"):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from typing import Any, TypeVar
 
 import numpy as np
 import shapely
@@ -27,6 +29,8 @@ from .geo import LocalFrame, chord_m, covers_lonlat, derived, ecef, ecef_point, 
 from .model import FindingDraft, Thresholds, Trip
 from .places import EMPTY_INDEX, PlaceIndex
 from .track import LoadSeries, Track, to_datetime
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,7 @@ class TripContext:
     def __init__(self, trip: Trip, places: PlaceIndex | None, th: Thresholds):
         self.trip = trip
         self.th = th
+        self._shared: dict[Callable[[TripContext], Any], Any] = {}
         self.places = places if places is not None else EMPTY_INDEX
         self.track = Track.from_fixes(trip.fixes)
         track = self.track
@@ -137,23 +142,16 @@ class TripContext:
     def loads(self) -> LoadSeries:
         return LoadSeries.from_readings(self.trip.loads).between(self.window.start, self.window.end)
 
-    @cached_property
-    def unauthorized_stops(self):
-        from .live import unauthorized_stop_episodes
+    def shared(self, compute: Callable[[TripContext], T]) -> T:
+        """``compute(self)``, computed once per trip however many rules ask.
 
-        return unauthorized_stop_episodes(self)
-
-    @cached_property
-    def load_drops(self):
-        from .live import load_drop_episodes
-
-        return load_drop_episodes(self)
-
-    @cached_property
-    def diversions(self):
-        from .live import diversion_episodes
-
-        return diversion_episodes(self)
+        The episode finders (:mod:`.episodes`) go through here: stops are raised by one rule
+        and listed as a shortfall's candidates by another. Keyed by the function, so this
+        module needs to know nothing of them (no import cycle).
+        """
+        if compute not in self._shared:
+            self._shared[compute] = compute(self)
+        return self._shared[compute]
 
     # -- helpers --------------------------------------------------------------------------
 

@@ -16,31 +16,34 @@ import numpy as np
 
 from .context import TripContext
 from .geo import covers_lonlat, representative_lonlat
-from .live import LIVE_RULES
+from .live_rules import LIVE_RULES
 from .model import WARNING, FindingDraft, Place, Thresholds, Trip
 from .places import PlaceIndex
 from .reconciliation import RECONCILIATION_RULES
+from .rule import RuleRun, run_rules
 from .track import Track, iso
 
 DEFAULT_THRESHOLDS = Thresholds()
 
 
-def _run(rules, trip: Trip, places: PlaceIndex | None, th: Thresholds) -> list[FindingDraft]:
-    ctx = TripContext(trip, places, th)
-    drafts: list[FindingDraft] = []
-    for rule in rules:
-        drafts.extend(rule(ctx))
-    return drafts
+def run_live(trip: Trip, places: PlaceIndex | None, th: Thresholds = DEFAULT_THRESHOLDS) -> RuleRun:
+    """The live rules, each guarded: drafts, and the codes of any rule that failed."""
+    return run_rules(LIVE_RULES, TripContext(trip, places, th))
+
+
+def run_reconciliation(trip: Trip, places: PlaceIndex | None, th: Thresholds = DEFAULT_THRESHOLDS) -> RuleRun:
+    """The live and the reconciliation rules, each guarded."""
+    return run_rules(LIVE_RULES + RECONCILIATION_RULES, TripContext(trip, places, th))
 
 
 def detect_live(trip: Trip, places: PlaceIndex | None, th: Thresholds = DEFAULT_THRESHOLDS) -> list[FindingDraft]:
     """ROUTE_DEVIATION, UNAUTHORIZED_STOP, LOAD_DROP, DIVERSION, RESTRICTED_ZONE_ENTRY, IMPOSSIBLE_JUMP."""
-    return _run(LIVE_RULES, trip, places, th)
+    return run_live(trip, places, th).drafts
 
 
 def reconcile(trip: Trip, places: PlaceIndex | None, th: Thresholds = DEFAULT_THRESHOLDS) -> list[FindingDraft]:
     """The live codes plus GPS_GAP, NO_TRACK, NEVER_ARRIVED, TONNAGE_*, *_MISMATCH, MISSING_TICKET."""
-    return _run(LIVE_RULES + RECONCILIATION_RULES, trip, places, th)
+    return run_reconciliation(trip, places, th).drafts
 
 
 def overdue_deadline(trip: Trip, th: Thresholds = DEFAULT_THRESHOLDS) -> datetime | None:

@@ -11,9 +11,11 @@ import numpy as np
 import shapely
 
 from .context import TripContext
+from .episodes import diversions, load_drops, unauthorized_stops
+from .evidence import load_drop_evidence, place_evidence, r1, stop_evidence
 from .geo import geodesic_m
-from .live import load_drop_evidence, place_evidence, r1, stop_evidence
 from .model import CRITICAL, WARNING, FindingDraft, Ticket
+from .rule import Rule
 from .tolerance import tolerance_kg
 from .track import iso
 
@@ -93,10 +95,10 @@ def _ticket(t: Ticket) -> dict:
 
 def dump_candidates(ctx: TripContext) -> list[dict]:
     """Where the missing mass may have gone: load drops, unauthorized stops, diversions."""
-    drops = [{"kind": "load_drop"} | load_drop_evidence(ctx, ep) for ep in ctx.load_drops]
-    stops = [{"kind": "unauthorized_stop"} | stop_evidence(ep) for ep in ctx.unauthorized_stops]
-    diversions = [{"kind": "diversion"} | place_evidence(ctx, ep) for ep in ctx.diversions]
-    return drops + sorted(stops, key=lambda s: -s["duration_s"]) + diversions
+    drops = [{"kind": "load_drop"} | load_drop_evidence(ctx, ep) for ep in load_drops(ctx)]
+    stops = [{"kind": "unauthorized_stop"} | stop_evidence(ep) for ep in unauthorized_stops(ctx)]
+    diverted = [{"kind": "diversion"} | place_evidence(ctx, ep) for ep in diversions(ctx)]
+    return drops + sorted(stops, key=lambda s: -s["duration_s"]) + diverted
 
 
 def tonnage(ctx: TripContext) -> list[FindingDraft]:
@@ -173,11 +175,11 @@ def missing_ticket(ctx: TripContext) -> list[FindingDraft]:
 
 
 RECONCILIATION_RULES = (
-    gps_gap,
-    no_track,
-    never_arrived,
-    tonnage,
-    declaration_mismatch,
-    acceptance_mismatch,
-    missing_ticket,
+    Rule(("GPS_GAP",), gps_gap),
+    Rule(("NO_TRACK",), no_track),
+    Rule(("NEVER_ARRIVED",), never_arrived),
+    Rule(("TONNAGE_SHORTFALL", "TONNAGE_SURPLUS"), tonnage),
+    Rule(("DECLARATION_MISMATCH",), declaration_mismatch),
+    Rule(("ACCEPTANCE_MISMATCH",), acceptance_mismatch),
+    Rule(("MISSING_TICKET",), missing_ticket),
 )

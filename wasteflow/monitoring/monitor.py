@@ -62,9 +62,10 @@ class Monitor:
 
     def reconcile(self, session: Session, manifest: Manifest) -> list[Finding]:
         trip = load_trip(session, manifest, self.places)
-        drafts = pipeline.reconcile(trip, self.places.index, self.thresholds)
-        raised = record_drafts(session, manifest, drafts)
-        withdraw_unproduced(session, manifest, drafts, "reconciliation over the trip's latest data no longer supports it")
+        run = pipeline.run_reconciliation(trip, self.places.index, self.thresholds)
+        raised = record_drafts(session, manifest, run.drafts)
+        withdraw_unproduced(session, manifest, run.drafts,
+                            "reconciliation over the trip's latest data no longer supports it", run.failed_codes)
         raised += self._settle_overdue(session, manifest, trip)
         first = manifest.status == "received"
         manifest.status = "reconciled"

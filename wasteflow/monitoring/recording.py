@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import update
@@ -40,9 +41,13 @@ def record_drafts(session: Session, manifest: Manifest, drafts: list[FindingDraf
     return raised
 
 
-def withdraw_unproduced(session: Session, manifest: Manifest, drafts: list[FindingDraft], reason: str) -> None:
+def withdraw_unproduced(session: Session, manifest: Manifest, drafts: list[FindingDraft], reason: str,
+                        undecided: Collection[str] = ()) -> None:
+    """Withdraw what this run no longer produces, except codes whose rule failed (``undecided``):
+    a rule that raised has not said its findings are gone."""
     keep = {(d.code, d.episode_key) for d in drafts}
-    findings.withdraw_missing(session, manifest.manifest_no, RECONCILIATION_CODES, keep, reason)
+    codes = [code for code in RECONCILIATION_CODES if code not in undecided]
+    findings.withdraw_missing(session, manifest.manifest_no, codes, keep, reason)
 
 
 def advance(session: Session, manifest: Manifest, action: str, at: datetime, body: dict) -> bool:

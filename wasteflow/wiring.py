@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from wasteflow.database import get_engine, utcnow
-from wasteflow.monitoring.live import LiveDetector
+from wasteflow.monitoring.live_detector import LiveDetector
 from wasteflow.monitoring.monitor import Clock, Monitor
 
 

@@ -1,0 +1,210 @@
+"""Episode finders: where in a trip a stop, a load drop or a diversion happened.
+
+Several rules read the same episodes (UNAUTHORIZED_STOP raises the stops, TONNAGE_SHORTFALL
+lists them as candidate dump locations), so each finder runs once per trip: the public
+functions here go through :meth:`TripContext.shared`. The finders know nothing of drafts;
+the rules (``live_rules``, ``reconciliation``) turn episodes into findings and
+:mod:`.evidence` into evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+from .context import TripContext
+from .model import Place, Stop
+from .places import PARKING, REST_AREA
+from .runs import consecutive_runs
+from .stops import stop_from_run, stop_runs
+
+# -- stops -----------------------------------------------------------------------------------
+
+
+@dataclass
+class StopEpisode:
+    stop: Stop
+    first: int
+    last: int
+    to_generator_m: float
+    to_receiver_m: float
+
+
+def stop_excuse(ctx: TripContext, stop: Stop, to_gen: float, to_rec: float) -> str | None:
+    """Why a stop is legitimate (gate queue, rest area, own parking), or None."""
+    if to_gen <= ctx.th.gate_radius_m:
+        return "generator"
+    if to_rec <= ctx.th.gate_radius_m:
+        return "receiver"
+    for place in ctx.places.containing(stop.lon, stop.lat):
+        if place.is_zone and place.kind == REST_AREA:
+            return "rest_area"
+        if not place.is_zone and place.kind == PARKING and place.enterprise_id == ctx.trip.transporter_id:
+            return "parking"
+    return None
+
+
+def find_unauthorized_stops(ctx: TripContext) -> list[StopEpisode]:
+    sl = slice(ctx.l0, ctx.l1)
+    runs = stop_runs(ctx.track.t[sl], ctx.track.xyz[sl], ctx.th.stop_radius_m, ctx.th.stop_min_seconds)
+    episodes = []
+    for a, b in runs:
+        stop = stop_from_run(ctx.track, ctx.l0 + a, ctx.l0 + b)
+        to_gen = ctx.site_distance_m(0, stop.lon, stop.lat, exact=False)
+        to_rec = ctx.site_distance_m(1, stop.lon, stop.lat, exact=False)
+        if stop_excuse(ctx, stop, to_gen, to_rec) is None:
+            to_gen = ctx.site_distance_m(0, stop.lon, stop.lat)
+            to_rec = ctx.site_distance_m(1, stop.lon, stop.lat)
+            episodes.append(StopEpisode(stop, ctx.l0 + a, ctx.l0 + b, to_gen, to_rec))
+    return episodes
+
+
+def unauthorized_stops(ctx: TripContext) -> list[StopEpisode]:
+    return ctx.shared(find_unauthorized_stops)
+
+
+# -- load drops ------------------------------------------------------------------------------
+
+
+@dataclass
+class LoadDropEpisode:
+    first: int  # reading indices in ctx.loads
+    last: int
+    reference_kg: float
+    level_kg: float
+    threshold_kg: float
+    location: tuple[float, float] | None
+    verified: bool
+
+
+def _drop_runs(kg: np.ndarray, base: float, thr: float, min_readings: int) -> list[tuple[int, int, float, float]]:
+    """(first, last, reference, level) of each confirmed drop.
+
+    A drop is confirmed by `min_readings` consecutive readings below reference - threshold.
+    It then lasts while the load keeps falling; once two consecutive readings agree within
+    the threshold the load has settled, and that level becomes the reference for the next
+    drop (a second dump later in the trip is a second episode).
+    """
+    runs = []
+    ref, low_start, confirmed = base, None, False
+    for j, v in enumerate(kg):
+        if not confirmed:
+            if v < ref - thr:
+                low_start = j if low_start is None else low_start
+                confirmed = j - low_start + 1 >= min_readings
+            else:
+                low_start = None
+            if not confirmed:
+                continue
+        elif v >= ref - thr:  # recovered: the confirmed drop ends at the previous reading
+            runs.append((low_start, j - 1, ref, float(kg[j - 1])))
+            low_start, confirmed = None, False
+            continue
+        if j > low_start and abs(v - kg[j - 1]) <= thr:
+            runs.append((low_start, j, ref, float(v)))
+            ref, low_start, confirmed = float(v), None, False
+    if confirmed:
+        runs.append((low_start, len(kg) - 1, ref, float(kg[-1])))
+    return runs
+
+
+LOAD_DROP_NOISE_PCT = 1.0
+"""Below this share of the departure load (or 100 kg), a change in the load is sensor noise."""
+
+
+def _merge_continuous(runs: list[tuple[int, int, float, float]], kg: np.ndarray,
+                      noise_kg: float) -> list[tuple[int, int, float, float]]:
+    """Join drops with the load still falling between them: a slow, steady unload looks
+    settled between its steps (each smaller than the threshold), which must not make every
+    step an episode. A load that holds level before falling again is a second dump, kept apart."""
+    merged: list[tuple[int, int, float, float]] = []
+    for a, b, ref, level in runs:
+        if merged and _kept_falling(kg, merged[-1][1], a, noise_kg):
+            first, _, first_ref, _ = merged[-1]
+            merged[-1] = (first, b, first_ref, level)
+        else:
+            merged.append((a, b, ref, level))
+    return merged
+
+
+def _kept_falling(kg: np.ndarray, settled: int, resumed: int, noise_kg: float) -> bool:
+    between = kg[settled:resumed + 1]
+    return bool(np.all(np.diff(between) < -noise_kg))
+
+
+def find_load_drops(ctx: TripContext) -> list[LoadDropEpisode]:
+    loads, th = ctx.loads, ctx.th
+    if len(loads) < th.load_drop_min_readings + 1:
+        return []
+    head = loads.kg[:3]
+    base = float(np.median(head))
+    thr = max(base * th.load_drop_pct / 100.0, float(th.load_drop_min_kg))
+    if not (loads.kg < base - thr).any():
+        return []
+    receiver = ctx.trip.receiver_site.geometry
+    arrival_weighed = (
+        ctx.trip.arrival_ticket.gross_at.timestamp() if ctx.trip.arrival_ticket else np.inf
+    )
+    # Before the first low reading nothing can happen: scan from there only.
+    skip = int(np.argmax(loads.kg < base - thr))
+    episodes = []
+    runs = [(a + skip, b + skip, ref, level)
+            for a, b, ref, level in _drop_runs(loads.kg[skip:], base, thr, th.load_drop_min_readings)]
+    noise_kg = max(base * LOAD_DROP_NOISE_PCT / 100.0, 100.0)
+    for a, b, ref, level in _merge_continuous(runs, loads.kg, noise_kg):
+        at = float(loads.t[a])
+        if ctx.trip.received_at is None and (len(ctx.track) == 0 or ctx.track.t[-1] < at):
+            continue  # under way and no fix yet after the drop: wait for its position
+        where = ctx.track.position_at(at, th.gps_gap_s)
+        if where is not None and shapely.intersects_xy(receiver, *where):
+            continue  # unloading at the receiver
+        if where is None and at >= arrival_weighed:
+            continue  # no position, but already weighed in at the receiver
+        used = loads.readings[: min(3, len(loads))] + loads.readings[a : b + 1]
+        episodes.append(LoadDropEpisode(a, b, ref, level, thr, where, all(r.verified for r in used)))
+    return episodes
+
+
+def load_drops(ctx: TripContext) -> list[LoadDropEpisode]:
+    return ctx.shared(find_load_drops)
+
+
+# -- places: diversions and restricted zones ---------------------------------------------------
+
+
+def hits_by_place(ctx: TripContext) -> Iterator[tuple[Place, np.ndarray]]:
+    """Yield (place, sorted fix indices inside it) over the loaded fixes."""
+    pts, places = ctx.loaded_place_hits
+    if places.size == 0:
+        return
+    uniq, starts = np.unique(places, return_index=True)
+    ends = np.append(starts[1:], places.size)
+    for p, a, b in zip(uniq, starts, ends, strict=False):
+        yield ctx.places.places[int(p)], pts[a:b]
+
+
+@dataclass
+class PlaceEpisode:
+    place: Place
+    first: int
+    last: int
+
+
+def find_diversions(ctx: TripContext) -> list[PlaceEpisode]:
+    excluded = {ctx.trip.generator_site.id, ctx.trip.receiver_site.id}
+    t = ctx.track.t
+    episodes = []
+    for place, idx in hits_by_place(ctx):
+        if place.is_zone or place.kind == PARKING or place.id in excluded:
+            continue
+        for first, last in consecutive_runs(idx):
+            if t[last] - t[first] >= ctx.th.diversion_min_seconds:
+                episodes.append(PlaceEpisode(place, first, last))
+    return sorted(episodes, key=lambda e: e.first)
+
+
+def diversions(ctx: TripContext) -> list[PlaceEpisode]:
+    return ctx.shared(find_diversions)
