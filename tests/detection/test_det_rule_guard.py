@@ -54,7 +54,7 @@ def test_wherever_the_broken_rule_sits_the_others_give_the_same_drafts(position)
 def test_a_broken_episode_finder_costs_only_the_rules_that_read_it(monkeypatch):
     """The stop finder is shared by UNAUTHORIZED_STOP and the shortfall's candidates: both fail,
     nothing else does."""
-    monkeypatch.setattr(episodes, "stop_runs", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(episodes, "track_stops", lambda *a, **k: 1 / 0)
     trip = stopping_trip()
     trip = make_trip(trip.fixes, route=None, received_at=at(5000), accepted_kg=20000,
                      departure_ticket=ticket("G", 1, 24000, -400), arrival_ticket=ticket("R", RECEIVER.id, 20000, 4000))

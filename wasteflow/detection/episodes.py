@@ -18,8 +18,8 @@ import shapely
 from .context import TripContext
 from .model import Place, Stop
 from .places import PARKING, REST_AREA
-from .runs import consecutive_runs
-from .stops import stop_from_run, stop_runs
+from .stays import dwell_runs
+from .stops import track_stops
 
 # -- stops -----------------------------------------------------------------------------------
 
@@ -31,6 +31,7 @@ class StopEpisode:
     last: int
     to_generator_m: float
     to_receiver_m: float
+    anchor: int  # the fix that proved the stop (stops.py): the episode's stable identity
 
 
 def stop_excuse(ctx: TripContext, stop: Stop, to_gen: float, to_rec: float) -> str | None:
@@ -48,17 +49,15 @@ def stop_excuse(ctx: TripContext, stop: Stop, to_gen: float, to_rec: float) -> s
 
 
 def find_unauthorized_stops(ctx: TripContext) -> list[StopEpisode]:
-    sl = slice(ctx.l0, ctx.l1)
-    runs = stop_runs(ctx.track.t[sl], ctx.track.xyz[sl], ctx.th.stop_radius_m, ctx.th.stop_min_seconds)
+    """The loaded stops (stays, with outliers tolerated) that no excuse covers."""
     episodes = []
-    for a, b in runs:
-        stop = stop_from_run(ctx.track, ctx.l0 + a, ctx.l0 + b)
+    for stop, span in track_stops(ctx.track, ctx.th, ctx.l0, ctx.l1):
         to_gen = ctx.site_distance_m(0, stop.lon, stop.lat, exact=False)
         to_rec = ctx.site_distance_m(1, stop.lon, stop.lat, exact=False)
         if stop_excuse(ctx, stop, to_gen, to_rec) is None:
             to_gen = ctx.site_distance_m(0, stop.lon, stop.lat)
             to_rec = ctx.site_distance_m(1, stop.lon, stop.lat)
-            episodes.append(StopEpisode(stop, ctx.l0 + a, ctx.l0 + b, to_gen, to_rec))
+            episodes.append(StopEpisode(stop, span.first, span.last, to_gen, to_rec, span.anchor))
     return episodes
 
 
@@ -188,22 +187,54 @@ def hits_by_place(ctx: TripContext) -> Iterator[tuple[Place, np.ndarray]]:
 
 @dataclass
 class PlaceEpisode:
+    """Fixes first..last inside a place. For a dwell (DIVERSION) across overlapping or adjoining
+    sites, `place` is the one its first fix lies in (lowest id), `places` every site it was in,
+    and `members` which fixes were inside one of them (the others are outliers)."""
+
     place: Place
     first: int
     last: int
+    places: tuple[Place, ...] = ()
+    members: np.ndarray | None = None
+
+
+def foreign_site_hits(ctx: TripContext) -> tuple[np.ndarray, dict[int, list[Place]]]:
+    """Which loaded fixes lie in a site that may be a diversion, and in which sites.
+
+    Time inside one of the manifest's own sites never counts, even where another site overlaps
+    it (findings.md): such a fix is not inside a foreign site. Zones and parking sites never count.
+    """
+    n = ctx.l1 - ctx.l0
+    own = ctx.in_gen[ctx.l0:ctx.l1] | ctx.in_rec[ctx.l0:ctx.l1]
+    own_ids = {ctx.trip.generator_site.id, ctx.trip.receiver_site.id}
+    sites: dict[int, list[Place]] = {}
+    pts, places = ctx.loaded_place_hits
+    for pt, index in zip(pts.tolist(), places.tolist(), strict=True):
+        place = ctx.places.places[index]
+        if place.is_zone or place.kind == PARKING or place.id in own_ids or own[pt - ctx.l0]:
+            continue
+        sites.setdefault(pt, []).append(place)
+    member = np.zeros(n, bool)
+    member[np.fromiter(sites, int, len(sites)) - ctx.l0] = True
+    return member, sites
 
 
 def find_diversions(ctx: TripContext) -> list[PlaceEpisode]:
-    excluded = {ctx.trip.generator_site.id, ctx.trip.receiver_site.id}
-    t = ctx.track.t
+    """Dwells of ≥ diversion_min_seconds in foreign sites: one episode however many sites it spans."""
+    th, t = ctx.th, ctx.track.t
+    member, sites = foreign_site_hits(ctx)
     episodes = []
-    for place, idx in hits_by_place(ctx):
-        if place.is_zone or place.kind == PARKING or place.id in excluded:
+    for a, b in dwell_runs(member, t[ctx.l0:ctx.l1], th.stay_leave_fixes, th.stay_leave_s):
+        first, last = ctx.l0 + a, ctx.l0 + b
+        if t[last] - t[first] < th.diversion_min_seconds:
             continue
-        for first, last in consecutive_runs(idx):
-            if t[last] - t[first] >= ctx.th.diversion_min_seconds:
-                episodes.append(PlaceEpisode(place, first, last))
-    return sorted(episodes, key=lambda e: e.first)
+        seen: dict[int, Place] = {}
+        for k in range(first, last + 1):
+            for place in sorted(sites.get(k, ()), key=lambda p: p.id):
+                seen.setdefault(place.id, place)
+        named = tuple(seen.values())
+        episodes.append(PlaceEpisode(named[0], first, last, named, member[a:b + 1].copy()))
+    return episodes
 
 
 def diversions(ctx: TripContext) -> list[PlaceEpisode]:

@@ -1,7 +1,8 @@
 """The live rules: one function per finding code, each `(TripContext) -> list[FindingDraft]`.
 
 Episode keys (the identity the caller uses to grow a stored finding instead of duplicating
-it) are built from the event time of the episode's first fix or reading, plus the place for
+it) are built from the event time of the episode's first fix or reading — for a stop, of the
+fix that proved it (stops.py: its start may settle earlier as it grows) — plus the place for
 place-bound codes. Appending later fixes only extends an episode, so its key is stable.
 A late batch that inserts fixes *before* an episode's first fix can move its start and thus
 its key; `pipeline.carry_episode_keys` re-attaches such a draft to the stored episode it
@@ -68,10 +69,10 @@ def unauthorized_stop(ctx: TripContext) -> list[FindingDraft]:
     out = []
     for ep in unauthorized_stops(ctx):
         s = ep.stop
-        evidence = stop_evidence(ep) | {"radius_m": r1(ctx.th.stop_radius_m)}
+        evidence = stop_evidence(ctx, ep) | {"radius_m": r1(ctx.th.stop_radius_m)}
         out.append(ctx.draft(
             "UNAUTHORIZED_STOP", WARNING, s.start, s.end, (s.lon, s.lat), evidence, s.verified,
-            f"UNAUTHORIZED_STOP:{iso(s.start)}",
+            f"UNAUTHORIZED_STOP:{iso(ctx.fix_ts(ep.anchor))}",
         ))
     return out
 

@@ -103,6 +103,12 @@ class Thresholds:
     tolerance_pct: float = 2.0
     tolerance_min_kg: int = 50
     declaration_mismatch_pct: float = 10.0
+    # A stay (stops, dwells, the gate queue) ends only when the vehicle is beyond its radius for
+    # this many consecutive fixes spanning this long; a lone fix beyond it is an outlier.
+    stay_leave_fixes: int = 2
+    stay_leave_s: float = 60
+    # A stop or stay inferred across fixes further apart than this says so in its evidence.
+    stay_gap_s: float = 300
     # Extra (not in findings.md): two runs inside the same restricted zone separated by less
     # than this are one entry (GPS flapping across the boundary is not a second entry).
     zone_reentry_merge_s: float = 300
@@ -124,9 +130,11 @@ class FindingDraft:
 
 @dataclass(frozen=True)
 class Stop:
-    """The vehicle stayed within `stop_radius_m` of its first fix for `stop_min_seconds`.
+    """The vehicle stayed within `stop_radius_m` of one point for `stop_min_seconds` (stops.py).
 
-    lon/lat is the mean position of the stop's fixes.
+    lon/lat is the mean position of the stop's fixes within the radius (``fix_count`` of them);
+    ``outliers`` fixes in between lay beyond it without the vehicle having left. ``max_gap_s``
+    is the longest time between two consecutive fixes of the stop.
     """
 
     start: datetime
@@ -137,6 +145,8 @@ class Stop:
     first_seq: int = 0
     last_seq: int = 0
     verified: bool = True
+    outliers: int = 0
+    max_gap_s: float = 0.0
 
     @property
     def duration_s(self) -> float:

@@ -96,7 +96,7 @@ def _ticket(t: Ticket) -> dict:
 def dump_candidates(ctx: TripContext) -> list[dict]:
     """Where the missing mass may have gone: load drops, unauthorized stops, diversions."""
     drops = [{"kind": "load_drop"} | load_drop_evidence(ctx, ep) for ep in load_drops(ctx)]
-    stops = [{"kind": "unauthorized_stop"} | stop_evidence(ep) for ep in unauthorized_stops(ctx)]
+    stops = [{"kind": "unauthorized_stop"} | stop_evidence(ctx, ep) for ep in unauthorized_stops(ctx)]
     diverted = [{"kind": "diversion"} | place_evidence(ctx, ep) for ep in diversions(ctx)]
     return drops + sorted(stops, key=lambda s: -s["duration_s"]) + diverted
 
