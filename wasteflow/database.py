@@ -84,6 +84,25 @@ def get_engine(url: str | None = None) -> Engine:
     return _engine_for(url or get_settings().database_url)
 
 
+def lock_for_writing(session: Session) -> None:
+    """Hold the database's write lock from now on, before reading what a coming write depends on.
+
+    A state change (a manifest's transition, the watchdog's OVERDUE, live detection's findings)
+    reads a state and writes on the strength of it; another transaction committing in between
+    must not make that read stale. PostgreSQL locks the row read (``SELECT ... FOR UPDATE``), so
+    nothing is needed here. SQLite has one write lock for the whole database, taken by default
+    only at a transaction's first write, and runs reads before it outside any transaction: so
+    the transaction begins with ``BEGIN IMMEDIATE`` instead, taking the lock (waiting up to the
+    busy timeout) before the read. After the transaction's first write it already holds the lock.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.driver_connection
+    if raw is not None and not raw.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 @contextmanager
 def session_scope(engine: Engine | None = None) -> Iterator[Session]:
     """A session that commits on success and rolls back on any error."""

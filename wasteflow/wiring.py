@@ -11,6 +11,6 @@ def attach_live_detection(worker, clock: Clock = utcnow) -> LiveDetector:
     """Let a bridge worker drive live detection and the overdue watchdog, and publish alerts."""
     monitor = Monitor(worker.settings, clock=clock)
     detector = LiveDetector(get_engine(worker.settings.database_url), monitor, publish=worker.publish)
-    worker.after_store.append(lambda stored: detector.notify(stored.spans))
+    worker.after_store.append(detector.after_store)
     detector.start()
     return detector

@@ -241,3 +241,70 @@ def test_reconciliation_and_tickets_through_the_broker(wired):
     while {f.code for f in env.findings(other)} != {"PLATE_MISMATCH", "DUPLICATE_TICKET"}:
         assert time.monotonic() < deadline, [f.code for f in env.findings(other)]
         time.sleep(0.05)
+
+
+def publish_during_receipt(env, publisher, message, no, accepted_kg, at, delay_s):
+    """Sign the receipt; publish `message` `delay_s` after it starts (0: at the same instant)."""
+    start = threading.Barrier(2)
+
+    def later():
+        start.wait()
+        time.sleep(delay_s)
+        publisher.publish_one(*message)
+
+    thread = threading.Thread(target=later)
+    thread.start()
+    start.wait()
+    env.receive(no, accepted_kg, at)
+    thread.join(10)
+
+
+def settled(env, no, expected: set[str], budget: float) -> dict:
+    """Wait until the manifest's open findings are `expected` and it is reconciled; return it."""
+    deadline = time.monotonic() + budget
+    while True:
+        body = env.manifest(no)
+        found = {f["code"] for f in body["findings"] if f["status"] != "withdrawn"}
+        if found == expected and body["status"] == "reconciled":
+            return body
+        assert time.monotonic() < deadline, (found, body["status"])
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("delay_s", [0.0, 0.05, 0.5, 2.0])
+def test_late_tickets_reconcile_again_through_the_bridge(wired, delay_s):
+    """The weighbridges' tickets reach the bridge after the receipt (issue 17 item 3), at several
+    delays: linked by plate and time to the received manifest that lacks them, they re-run its
+    reconciliation — the stale MISSING_TICKET is withdrawn, and a shortfall they reveal raised."""
+    env, publisher, listener = wired
+    gps = Device(env.world, GPS, "gps")
+    plant_wb, cement_wb = Device(env.world, "wb-plant", "weigh"), Device(env.world, "wb-cement", "weigh")
+    cases = [  # (late tickets, arrival net, findings once they are in)
+        ("arrival", 30000, set()),
+        ("both", 27000, {"TONNAGE_SHORTFALL"}),
+    ]
+    for k, (late, arrival_net, expected) in enumerate(cases):
+        t0 = base_time(6 - 2 * k)
+        no = env.dispatch(t0)
+        departure = plant_wb.one(weigh_item(f"P-{delay_s}-{k}", 30000, t0 - timedelta(minutes=5), None))
+        if late == "arrival":
+            publisher.publish_one(*departure)
+        d = Drive(t0, every=30.0).fix().go(CEMENT, kmh=80).stay(300)
+        publisher.publish_one(*gps.batch(gps_items(d.take())))
+        deadline = time.monotonic() + 10
+        while env.status(no) != "arrived" or (late == "arrival" and not env.manifest(no)["departure_ticket"]):
+            assert time.monotonic() < deadline, env.status(no)
+            time.sleep(0.05)
+        arrival = cement_wb.one(weigh_item(f"C-{delay_s}-{k}", arrival_net, d.t - timedelta(minutes=1), None))
+        publish_during_receipt(env, publisher, arrival, no, arrival_net, d.t + timedelta(minutes=2), delay_s)
+        if late == "both":
+            time.sleep(delay_s)
+            publisher.publish_one(*departure)
+        body = settled(env, no, expected, LIVE_BUDGET_S + delay_s)
+        assert body["arrival_ticket"]["ticket_no"] == f"C-{delay_s}-{k}"
+        assert body["departure_ticket"]["ticket_no"] == f"P-{delay_s}-{k}"
+        missing = [f for f in body["findings"] if f["code"] == "MISSING_TICKET"]
+        assert all(f["status"] == "withdrawn" for f in missing)
+        if expected:
+            [shortfall] = [f for f in body["findings"] if f["code"] == "TONNAGE_SHORTFALL"]
+            assert shortfall["evidence"]["difference_kg"] == arrival_net - 30000

@@ -132,3 +132,56 @@ def test_receipt_after_the_deadline_raises_overdue_without_the_watchdog(env):
     no = env.dispatch(t0, planned_arrival=(t0 + timedelta(minutes=10)).isoformat())
     body = env.receive(no, 30000, t0 + timedelta(hours=2, minutes=30))
     assert "OVERDUE" in [f["code"] for f in body["findings"] if f["status"] == "open"]
+
+
+def test_load_readings_arriving_after_the_receipt_reconcile_again(env):
+    """The load cell's buffer reaches the bridge after the receipt: the drop it shows is raised at
+    the re-run reconciliation, and becomes the shortfall's first candidate."""
+    t0 = base_time()
+    no = env.dispatch(t0)
+    env.ticket("wb-plant", "P-LL", 30000, t0 - timedelta(minutes=5), manifest_no=no)
+    d = Drive(t0).fix().go(along(0.4))
+    drop_at = d.t
+    d.stay(120).go(CEMENT).stay(60)
+    env.fixes(d.take())
+    env.run()
+    env.ticket("wb-cement", "C-LL", 26000, d.t, manifest_no=no)
+    body = env.receive(no, 26000, d.t + timedelta(minutes=2))
+    assert {f["code"] for f in body["findings"]} == {"TONNAGE_SHORTFALL"}
+    assert body["findings"][0]["evidence"]["candidates"] == []
+
+    readings = [(t0 + timedelta(seconds=30 * k), 30000) for k in range(int((drop_at - t0).total_seconds() // 30))]
+    readings += [(drop_at + timedelta(seconds=30 + 30 * k), 26000) for k in range(20)]
+    env.loads(readings)
+    assert [f.code for f in env.run()] == ["LOAD_DROP"]
+    [shortfall] = env.findings(no, "TONNAGE_SHORTFALL")
+    assert shortfall.evidence["candidates"][0]["kind"] == "load_drop"
+    assert "manifest.re_reconciled" in env.ledger_kinds(no)
+
+
+def test_a_late_ticket_joins_only_a_receipt_within_24_h_that_lacks_it(env):
+    t0 = base_time(hours_ago=40)
+    no = env.dispatch(t0)
+    env.ticket("wb-plant", "P-24", 30000, t0 - timedelta(minutes=5))  # no number: plate and time
+    d = Drive(t0).fix().go(CEMENT).stay(60)
+    env.fixes(d.take())
+    env.run()
+    received_at = d.t + timedelta(minutes=2)
+    env.receive(no, 30000, received_at)
+    [missing] = env.findings(no, "MISSING_TICKET")
+    assert missing.evidence["missing"] == ["arrival"]
+
+    stored = env.ticket("wb-cement", "C-25H", 30000, received_at + timedelta(hours=25))
+    assert stored.manifests_touched == set() and env.run() == []
+    assert env.manifest(no)["arrival_ticket"] is None
+
+    stored = env.ticket("wb-cement", "C-LATE", 30000, received_at - timedelta(minutes=1))
+    assert stored.manifests_touched == {no}
+    env.run()
+    assert env.manifest(no)["arrival_ticket"]["ticket_no"] == "C-LATE"
+    [missing] = env.findings(no, "MISSING_TICKET")
+    assert missing.status == "withdrawn"
+
+    stored = env.ticket("wb-cement", "C-AGAIN", 30000, received_at)  # it has its ticket now
+    assert stored.manifests_touched == set()
+    assert env.manifest(no)["arrival_ticket"]["ticket_no"] == "C-LATE"

@@ -169,7 +169,7 @@ class Env:
         stored = self.store.write([Accepted(topic=f"wf/v1/dev/{device_id}/{kind}", kind=kind,
                                             device_id=device_id, records=records)])
         if notify:
-            self.detector.notify(stored.spans)
+            self.detector.after_store(stored)
         return stored
 
     def fixes(self, points, **kw) -> StoredBatch:

@@ -18,7 +18,7 @@ from wasteflow.auth.service import Principal, in_jurisdiction
 from wasteflow.config import Settings
 from wasteflow.database import Query, utcnow
 from wasteflow.errors import Forbidden, NotFound, RuleViolation
-from wasteflow.manifests import events, followups
+from wasteflow.manifests import events, followups, locks
 from wasteflow.manifests.lifecycle import TIMESTAMP_FIELD, check_signature_time, next_state
 from wasteflow.manifests.models import Manifest, ManifestLeg
 from wasteflow.manifests.schemas import (
@@ -66,10 +66,9 @@ def carried_by(enterprise_id: int | None):
 
 
 def get_visible(session: Session, principal: Principal, manifest_no: str, for_update: bool = False) -> Manifest:
-    query = visible(select(Manifest).where(col(Manifest.manifest_no) == manifest_no), principal)
-    if for_update:
-        query = query.with_for_update()
-    manifest = session.exec(query).first()
+    """The manifest, if the principal may see it; ``for_update`` locks it for a transition (locks.py)."""
+    where = (col(Manifest.manifest_no) == manifest_no, seen_by(principal))
+    manifest = locks.locked_one(session, *where) if for_update else session.exec(select(Manifest).where(*where)).first()
     if manifest is None:
         raise NotFound(f"no manifest {manifest_no}")
     return manifest

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from wasteflow.config import Settings
 from wasteflow.database import utcnow
@@ -22,7 +22,7 @@ from wasteflow.detection.geo import covers_lonlat
 from wasteflow.detection.model import Trip
 from wasteflow.findings import service as findings
 from wasteflow.findings.models import Finding
-from wasteflow.manifests import events
+from wasteflow.manifests import events, locks
 from wasteflow.manifests.lifecycle import OPEN_STATES
 from wasteflow.manifests.models import Manifest
 from wasteflow.monitoring.recording import advance, record_drafts, withdraw_unproduced
@@ -107,21 +107,36 @@ class Monitor:
     # --- the watchdog ------------------------------------------------------------------------
 
     def watchdog(self, session: Session) -> list[Finding]:
-        """Raise OVERDUE for every open trip past its deadline (by the injectable clock)."""
+        """Raise OVERDUE for every open trip past its deadline (by the injectable clock).
+
+        The trips found past their deadline are then locked and read again (manifests/locks.py)
+        before anything is stored: a receipt committed in between has made the trip no longer
+        open, and it is skipped; a receipt still running waits for this transaction and then
+        withdraws what it stored if its ``at`` was in time. Either way no OVERDUE outlives a
+        timely receipt (issue 17).
+        """
         now = self.clock()
+        still_open = (col(Manifest.status).in_(OPEN_STATES), col(Manifest.received_at).is_(None))
+        candidates = session.exec(select(Manifest).where(*still_open)).all()
+        due = [m.id for m in candidates if pipeline.overdue(watchdog_trip(m), now, self.thresholds)]
+        if not due:
+            return []
         raised = []
-        open_trips = select(Manifest).where(Manifest.status.in_(OPEN_STATES), Manifest.received_at.is_(None))
-        for manifest in session.exec(open_trips).all():
-            trip = Trip(manifest_no=manifest.manifest_no, plate=manifest.vehicle_plate, waste_code=manifest.waste_code,
-                        declared_kg=manifest.declared_kg, generator_site=None, receiver_site=None,
-                        transporter_id=manifest.transporter_id, dispatched_at=manifest.dispatched_at,
-                        planned_arrival=manifest.planned_arrival)
-            draft = pipeline.overdue(trip, now, self.thresholds)
+        for manifest in locks.locked(session, col(Manifest.id).in_(due), *still_open):
+            draft = pipeline.overdue(watchdog_trip(manifest), now, self.thresholds)
             if draft is not None:
                 finding, is_new = findings.record(session, draft, region_code=manifest.region_code)
                 if is_new:
                     raised.append(finding)
         return raised
+
+
+def watchdog_trip(manifest: Manifest) -> Trip:
+    """What OVERDUE needs of a trip: its times (no track, no sites)."""
+    return Trip(manifest_no=manifest.manifest_no, plate=manifest.vehicle_plate, waste_code=manifest.waste_code,
+                declared_kg=manifest.declared_kg, generator_site=None, receiver_site=None,  # type: ignore[arg-type]
+                transporter_id=manifest.transporter_id, dispatched_at=manifest.dispatched_at,
+                planned_arrival=manifest.planned_arrival)
 
 
 def phase_times(trip: Trip) -> tuple[datetime | None, datetime | None]:

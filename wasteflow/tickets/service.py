@@ -2,12 +2,15 @@
 
 A ticket is linked by the manifest number the weighbridge scanned, else by the
 number a signature named, else by plate and time to the vehicle's open manifest at
-that site. ``PLATE_MISMATCH`` and ``DUPLICATE_TICKET`` are raised here, on arrival.
+that site, or to one received within 24 h of the weighing that still lacks a ticket in
+that direction (domain.md: a ticket may reach the system after the receipt; the bridge then
+has the manifest reconciled again). ``PLATE_MISMATCH`` and ``DUPLICATE_TICKET`` are raised
+here, on arrival.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
@@ -23,7 +26,10 @@ from wasteflow.manifests.models import Manifest
 from wasteflow.tickets.models import WeighTicket
 
 DEPARTURE_STATES = ("filed", "dispatched", "in_transit")
-ARRIVAL_STATES = ("dispatched", "in_transit", "arrived", "received", "reconciled")
+ARRIVAL_STATES = ("dispatched", "in_transit", "arrived")
+RECEIVED_STATES = ("received", "reconciled")
+LATE_TICKET_WINDOW = timedelta(hours=24)
+"""A ticket reaching the system after the receipt joins a manifest received within this of its weighing."""
 
 
 def direction_at(manifest: Manifest, site_id: int) -> str | None:
@@ -100,7 +106,8 @@ def _manifest_for(session: Session, ticket: WeighTicket) -> Manifest | None:
 
 
 def _open_manifest_by_plate(session: Session, ticket: WeighTicket) -> Manifest | None:
-    """The vehicle's manifest at this site whose time lies nearest the weighing."""
+    """The vehicle's manifest at this site whose time lies nearest the weighing: an open one, or
+    one received within 24 h of the weighing that lacks a ticket in this direction."""
     candidates = session.exec(select(Manifest).where(
         Manifest.vehicle_plate == ticket.plate,
         or_(Manifest.generator_site_id == ticket.site_id, Manifest.receiver_site_id == ticket.site_id))
@@ -109,14 +116,21 @@ def _open_manifest_by_plate(session: Session, ticket: WeighTicket) -> Manifest |
     best, best_distance = None, None
     for manifest in candidates:
         direction = direction_at(manifest, ticket.site_id)
-        states = DEPARTURE_STATES if direction == "departure" else ARRIVAL_STATES
-        if manifest.status not in states:
+        if direction is None or not _may_take(session, manifest, direction, weighed_at):
             continue
         reference = _reference_time(manifest, direction)
         distance = abs((weighed_at - reference).total_seconds())
         if best_distance is None or distance < best_distance:
             best, best_distance = manifest, distance
     return best
+
+
+def _may_take(session: Session, manifest: Manifest, direction: str, weighed_at: datetime) -> bool:
+    if manifest.status in (DEPARTURE_STATES if direction == "departure" else ARRIVAL_STATES):
+        return True
+    return (manifest.status in RECEIVED_STATES and manifest.received_at is not None
+            and abs(manifest.received_at - weighed_at) <= LATE_TICKET_WINDOW
+            and linked_ticket(session, manifest.manifest_no, direction) is None)
 
 
 def _reference_time(manifest: Manifest, direction: str) -> datetime:
