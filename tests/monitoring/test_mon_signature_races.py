@@ -41,7 +41,7 @@ def test_overdue_never_outlives_a_timely_receipt_racing_the_watchdog(world, engi
         no = env.dispatch(t0, planned_arrival=(t0 + timedelta(hours=1)).isoformat())
         clock.now = deadline
         race(env.detector.run_watchdog, partial(env.receive, no, 30000, deadline - timedelta(seconds=1)),
-             rng.random() * 0.01)
+             rng.uniform(-0.01, 0.01))
         overdue = env.findings(no, "OVERDUE")
         assert [f.status for f in overdue if f.status != "withdrawn"] == [], no
         outcomes["raised then withdrawn" if overdue else "never raised"] += 1
@@ -49,13 +49,14 @@ def test_overdue_never_outlives_a_timely_receipt_racing_the_watchdog(world, engi
     print(outcomes)
 
 def race(first, second, delay_s: float) -> None:
-    """Run both at once (the first after `delay_s`), re-raising either's exception."""
+    """Run both at once, re-raising either's exception: the first `delay_s` later when positive,
+    the second `-delay_s` later when negative."""
     start = threading.Barrier(2)
     errors: list[BaseException] = []
 
     def run() -> None:
         start.wait()
-        threading.Event().wait(delay_s)
+        threading.Event().wait(max(delay_s, 0.0))
         try:
             first()
         except BaseException as exc:
@@ -64,6 +65,7 @@ def race(first, second, delay_s: float) -> None:
     thread = threading.Thread(target=run)
     thread.start()
     start.wait()
+    threading.Event().wait(max(-delay_s, 0.0))
     second()
     thread.join(30)
     assert not thread.is_alive()
@@ -88,10 +90,33 @@ def test_a_live_finding_never_outlives_the_receipt_that_puts_it_outside_the_trip
         received_at = d.t + timedelta(seconds=30)
         d.wait(30).stay(60).jump(move(CEMENT, 40_000, 0)).jump(CEMENT)
         env.fixes(d.take())  # stored and notified: the detector's next run examines them
-        race(env.run, partial(env.receive, no, 30000, received_at), rng.random() * 0.01)
+        race(env.run, partial(env.receive, no, 30000, received_at), rng.uniform(-0.01, 0.01))
         env.run()
         jumps = env.findings(no, "IMPOSSIBLE_JUMP")
         assert [f.status for f in jumps if f.status != "withdrawn"] == [], no
         outcomes["raised then withdrawn" if jumps else "never raised"] += 1
+    assert sum(outcomes.values()) == rounds
+    print(outcomes)
+
+
+def test_a_redispatch_never_outlives_a_receipt_in_time_signed_at_the_same_instant(world, engine, settings):
+    """The truck is dispatched on its next load as the receiver signs the previous one (with an
+    ``at`` before that dispatch): REDISPATCHED_BEFORE_RECEIPT may be raised, but never left open."""
+    env = make_env(world, engine, settings)
+    rounds = ROUNDS // 2
+    rng = random.Random(13)
+    outcomes = {"never raised": 0, "raised then withdrawn": 0}
+    for k in range(rounds):
+        t0 = base_time(hours_ago=2 + (rounds - k) * 0.5)
+        first = env.dispatch(t0)
+        t1 = t0 + timedelta(minutes=20)
+        second = env.world.file(at=(t1 - timedelta(minutes=5)).isoformat())
+        dispatch = partial(env.world.post, f"/v1/manifests/{second}/dispatch", {"at": t1.isoformat()}, "generator")
+        race(dispatch, partial(env.receive, first, 30000, t1 - timedelta(minutes=1)), rng.uniform(-0.01, 0.01))
+        assert env.status(second) == "dispatched"
+        found = env.findings(first, "REDISPATCHED_BEFORE_RECEIPT")
+        assert [f.status for f in found if f.status != "withdrawn"] == [], first
+        outcomes["raised then withdrawn" if found else "never raised"] += 1
+        env.receive(second, 30000, t1 + timedelta(minutes=10))
     assert sum(outcomes.values()) == rounds
     print(outcomes)

@@ -32,6 +32,7 @@ from wasteflow.manifests.models import Manifest
 from wasteflow.monitoring.monitor import Monitor
 from wasteflow.monitoring.pending import Pending, Work
 from wasteflow.registry.models import Device
+from wasteflow.tracks import service as tracks
 from wasteflow.tracks.service import TRIP_MARGIN
 
 log = logging.getLogger("wasteflow.live")
@@ -172,8 +173,8 @@ class LiveDetector:
             self._announce(found)
 
     def _affected(self, session: Session, work: Work) -> list[int]:
-        """Open trips of the reporting vehicles, finished trips whose window the new readings fall
-        in, and the manifests late data touched: their ids, in order."""
+        """The trips whose windows (tracks/windows.py) the new readings fall in — open or finished —
+        and the manifests late data touched: their ids, in order."""
         vehicles: dict[int, tuple[datetime, datetime]] = {}
         for device in session.exec(select(Device).where(col(Device.id).in_(list(work.devices)))).all():
             if device.vehicle_id is not None:
@@ -187,7 +188,7 @@ class LiveDetector:
                                                        Manifest.dispatched_at <= high + TRIP_MARGIN)
                                 .order_by(Manifest.id.desc()).limit(10)).all()
             for manifest in rows:
-                if manifest.status in OPEN_STATES or (manifest.received_at and manifest.received_at >= low):
+                if any(window.overlaps(low, high) for window in tracks.windows(session, manifest)):
                     affected.add(manifest.id)  # type: ignore[arg-type]  # stored rows have ids
         if work.manifests:
             numbers = col(Manifest.manifest_no).in_(work.manifests)

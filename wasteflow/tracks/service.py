@@ -1,20 +1,29 @@
-"""Reading a trip's telemetry back: the vehicle's fixes and load readings in the trip's window."""
+"""Reading a trip's telemetry back: the vehicle's fixes and load readings in the trip's windows.
+
+Which readings belong to a trip is decided once, in :mod:`wasteflow.tracks.windows` (findings.md,
+"a trip's telemetry"); this module reads what that decision needs from the store — the
+manifest's legs and each vehicle's next dispatch — and then the readings inside the windows.
+Detection, the track, the trip summary, exports and live detection all read through here.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 from pyproj import Geod
-from sqlmodel import Session, select
+from sqlalchemy import and_, false, func, or_
+from sqlmodel import Session, col, select
 
-from wasteflow.database import utcnow
 from wasteflow.manifests.models import Manifest
 from wasteflow.registry.models import Device
 from wasteflow.tracks.models import GpsFix, LoadReading
+from wasteflow.tracks.windows import BEFORE_START, Leg, Window, trip_windows
 
 _GEOD = Geod(ellps="WGS84")
 
-TRIP_MARGIN = timedelta(minutes=30)
+TRIP_MARGIN = BEFORE_START
 """Fixes this long before dispatch are read too: loading and leaving the generator site."""
 
 
@@ -22,41 +31,55 @@ def vehicle_devices(session: Session, vehicle_id: int, kind: str) -> list[str]:
     return list(session.exec(select(Device.id).where(Device.vehicle_id == vehicle_id, Device.kind == kind)).all())
 
 
-def trip_window(manifest: Manifest) -> tuple[datetime, datetime] | None:
+def next_dispatch(session: Session, manifest: Manifest) -> datetime | None:
+    """When the manifest's vehicle was next dispatched on another manifest, if it was."""
     if manifest.dispatched_at is None:
         return None
-    end = manifest.received_at or manifest.rejected_at or utcnow()
-    return manifest.dispatched_at - TRIP_MARGIN, end
+    return session.exec(select(func.min(Manifest.dispatched_at)).where(
+        Manifest.vehicle_id == manifest.vehicle_id, Manifest.id != manifest.id,
+        col(Manifest.dispatched_at) > manifest.dispatched_at)).one()
+
+
+def manifest_legs(manifest: Manifest, following_dispatch: datetime | None) -> list[Leg]:
+    """The manifest's legs: today one, its vehicle from the dispatch to the receipt or rejection.
+    (Multi-leg manifests add a leg per handover: each ends at the next handover.)"""
+    if manifest.dispatched_at is None:
+        return []
+    end = manifest.received_at or manifest.rejected_at
+    return [Leg(manifest.vehicle_id, manifest.dispatched_at, end, following_dispatch)]
+
+
+def windows(session: Session, manifest: Manifest) -> list[Window]:
+    """The manifest's trip windows (empty before dispatch)."""
+    return trip_windows(manifest_legs(manifest, next_dispatch(session, manifest)))
+
+
+def _within(session: Session, trip: Sequence[Window], kind: str, device_column: Any, ts_column: Any):
+    """The SQL condition for a reading of the right devices inside one of the windows."""
+    clauses = []
+    for window in trip:
+        devices = vehicle_devices(session, window.vehicle_id, kind)
+        if devices:
+            clauses.append(and_(col(device_column).in_(devices), ts_column >= window.start, ts_column <= window.end))
+    return or_(*clauses) if clauses else false()
 
 
 def trip_fixes(session: Session, manifest: Manifest) -> list[GpsFix]:
-    window = trip_window(manifest)
-    devices = vehicle_devices(session, manifest.vehicle_id, "gps")
-    if window is None or not devices:
-        return []
-    return list(session.exec(select(GpsFix).where(GpsFix.device_id.in_(devices), GpsFix.ts >= window[0],
-                                                  GpsFix.ts <= window[1]).order_by(GpsFix.ts)).all())
+    condition = _within(session, windows(session, manifest), "gps", GpsFix.device_id, GpsFix.ts)
+    return list(session.exec(select(GpsFix).where(condition).order_by(col(GpsFix.ts))).all())
 
 
 def trip_fix_rows(session: Session, manifest: Manifest) -> list:
     """The trip's fixes as plain rows (no ORM objects): what detection reads, fast."""
-    window = trip_window(manifest)
-    devices = vehicle_devices(session, manifest.vehicle_id, "gps")
-    if window is None or not devices:
-        return []
+    condition = _within(session, windows(session, manifest), "gps", GpsFix.device_id, GpsFix.ts)
     return list(session.execute(
         select(GpsFix.ts, GpsFix.lon, GpsFix.lat, GpsFix.seq, GpsFix.device_id, GpsFix.verified, GpsFix.speed_kmh)
-        .where(GpsFix.device_id.in_(devices), GpsFix.ts >= window[0], GpsFix.ts <= window[1])
-        .order_by(GpsFix.ts)).all())
+        .where(condition).order_by(col(GpsFix.ts))).all())
 
 
 def trip_loads(session: Session, manifest: Manifest) -> list[LoadReading]:
-    window = trip_window(manifest)
-    devices = vehicle_devices(session, manifest.vehicle_id, "load_cell")
-    if window is None or not devices:
-        return []
-    return list(session.exec(select(LoadReading).where(LoadReading.device_id.in_(devices), LoadReading.ts >= window[0],
-                                                       LoadReading.ts <= window[1]).order_by(LoadReading.ts)).all())
+    condition = _within(session, windows(session, manifest), "load_cell", LoadReading.device_id, LoadReading.ts)
+    return list(session.exec(select(LoadReading).where(condition).order_by(col(LoadReading.ts))).all())
 
 
 def trip_summary(fixes: list[GpsFix], loads: list[LoadReading]) -> dict:
