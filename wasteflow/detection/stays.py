@@ -27,17 +27,23 @@ def left_at(beyond: np.ndarray, t: np.ndarray, leave_fixes: int, leave_s: float)
     """Where the vehicle left: the position of the first fix of the first run of ``beyond`` fixes
     that is a departure (≥ ``leave_fixes`` fixes spanning ≥ ``leave_s``), or None.
 
-    ``t`` may run backwards (a walk towards earlier fixes): spans are absolute.
+    ``t`` may run backwards (a walk towards earlier fixes): spans are absolute. Runs are walked in
+    Python: a stay's window holds few fixes beyond its radius, and numpy's per-call cost would
+    dominate (this runs several times per stop).
     """
-    n = beyond.size
-    if n == 0:
+    positions = np.flatnonzero(beyond).tolist()
+    if not positions:
         return None
-    pos = np.arange(n)
-    run_start = np.maximum.accumulate(np.where(beyond, 0, pos + 1))  # first fix of the run at each position
-    clipped = np.minimum(run_start, n - 1)
-    confirmed = beyond & (pos - run_start + 1 >= leave_fixes) & (np.abs(t - t[clipped]) >= leave_s)
-    hits = np.flatnonzero(confirmed)
-    return int(run_start[hits[0]]) if hits.size else None
+    start = prev = positions[0]
+    for k in positions[1:]:
+        if k != prev + 1:
+            if prev - start + 1 >= leave_fixes and abs(t[prev] - t[start]) >= leave_s:
+                return start
+            start = k
+        prev = k
+    if prev - start + 1 >= leave_fixes and abs(t[prev] - t[start]) >= leave_s:
+        return start
+    return None
 
 
 def dwell_runs(member: np.ndarray, t: np.ndarray, leave_fixes: int, leave_s: float) -> list[tuple[int, int]]:
@@ -56,4 +62,4 @@ def dwell_runs(member: np.ndarray, t: np.ndarray, leave_fixes: int, leave_s: flo
 
 def max_gap_s(t: np.ndarray, first: int, last: int) -> float:
     """The longest time between consecutive fixes of an episode (findings.md: evidence across gaps)."""
-    return float(np.max(np.diff(t[first:last + 1]))) if last > first else 0.0
+    return float(np.max(t[first + 1:last + 1] - t[first:last])) if last > first else 0.0

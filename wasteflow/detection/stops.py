@@ -89,25 +89,32 @@ def _stop_at(t: np.ndarray, xyz: np.ndarray, i: int, proof_end: int, floor: int,
              min_s: float, leave_fixes: int, leave_s: float) -> StopSpan | None:
     """The stop anchored at fix i, or None when it does not last `min_s` (module doc)."""
     anchor = xyz[i]
-    core_last = reach(t, xyz, anchor, i, len(t), +1, radius_m, leave_fixes, leave_s)
+    core_last = reach(t, xyz, anchor, i, len(t), +1, radius_m, leave_fixes, leave_s, size=proof_end - i + 16)
     if core_last is None or t[core_last] - t[i] < min_s:
         return None
     proof = xyz[i:proof_end + 1]
-    centre = proof[chord_m(proof, anchor) <= radius_m].mean(axis=0)
+    centre = _mean(proof, chord_m(proof, anchor) <= radius_m)
     before = reach(t, xyz, centre, i - 1, floor - 1, -1, radius_m, leave_fixes, leave_s)
     after = reach(t, xyz, centre, core_last + 1, len(t), +1, radius_m, leave_fixes, leave_s)
     lo = min(i, before) if before is not None else i
     hi = max(core_last, after) if after is not None else core_last
-    inside = np.flatnonzero(chord_m(xyz[lo:hi + 1], centre) <= radius_m)
+    near = chord_m(xyz[lo:hi + 1], centre) <= radius_m
+    inside = np.flatnonzero(near)
     if inside.size == 0 or t[lo + inside[-1]] - t[lo + inside[0]] < min_s:
         return None
     first, last = lo + int(inside[0]), lo + int(inside[-1])
-    members = chord_m(xyz[first:last + 1], centre) <= radius_m
-    settled = _settle(t, xyz, first, last, xyz[first:last + 1][members].mean(axis=0), floor, radius_m,
+    members = near[inside[0]:inside[-1] + 1]
+    settled = _settle(t, xyz, first, last, _mean(xyz[first:last + 1], members), floor, radius_m,
                       leave_fixes, leave_s)
     if settled is not None and t[settled[1]] - t[settled[0]] >= min_s:
         first, last, members = settled
     return StopSpan(first, last, members, i, hi)
+
+
+def _mean(xyz: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The mean of the masked points (a matrix product: cheaper than indexing on small arrays)."""
+    weights = mask.astype(float)
+    return weights @ xyz / weights.sum()
 
 
 def _settle(t: np.ndarray, xyz: np.ndarray, first: int, last: int, centre: np.ndarray, floor: int,
@@ -124,39 +131,49 @@ def _settle(t: np.ndarray, xyz: np.ndarray, first: int, last: int, centre: np.nd
 
 
 def reach(t: np.ndarray, xyz: np.ndarray, ref: np.ndarray, start: int, stop: int, step: int,
-          radius_m: float, leave_fixes: int, leave_s: float) -> int | None:
+          radius_m: float, leave_fixes: int, leave_s: float, size: int = 16) -> int | None:
     """Walking from `start` towards `stop` (exclusive) by `step`: the last fix within the radius of
     `ref` before the vehicle left it (a departure, ``stays.left_at``), or None if there is none.
 
-    Walks in growing windows rather than measuring the whole rest of the track from every anchor.
+    Walks in growing windows (from `size` fixes) rather than measuring the whole rest of the track
+    from every anchor.
     """
-    size = 32
+    n = len(t)
     while True:
         end = start + step * size
         final = (end - stop) * step >= 0
-        idx = np.arange(start, stop if final else end, step)
-        if idx.size == 0:
+        end = stop if final else end
+        if step > 0:
+            sl = slice(start, end)
+        else:  # walking back: the fixes start, start-1, ..., end+1
+            sl = slice(end + 1 if end >= 0 else 0, start + 1)
+        if sl.start >= min(sl.stop, n):
             return None
-        beyond = chord_m(xyz[idx], ref) > radius_m
-        cut = left_at(beyond, t[idx], leave_fixes, leave_s)
+        beyond = chord_m(xyz[sl], ref) > radius_m
+        times = t[sl]
+        if step < 0:
+            beyond, times = beyond[::-1], times[::-1]
+        cut = left_at(beyond, times, leave_fixes, leave_s)
         if cut is not None or final:
             inside = np.flatnonzero(~beyond[:cut])
-            return int(idx[inside[-1]]) if inside.size else None
+            return start + step * int(inside[-1]) if inside.size else None
         size *= 4
 
 
 def stop_from_span(track: Track, span: StopSpan) -> Stop:
     sl = slice(span.first, span.last + 1)
+    weights = span.members.astype(float)
+    count = float(weights.sum())
     return Stop(
         start=track.fixes[span.first].ts,
         end=track.fixes[span.last].ts,
-        lon=float(track.lon[sl][span.members].mean()),
-        lat=float(track.lat[sl][span.members].mean()),
-        fix_count=int(np.count_nonzero(span.members)),
+        lon=float(weights @ track.lon[sl] / count),
+        lat=float(weights @ track.lat[sl] / count),
+        fix_count=int(count),
         first_seq=track.fixes[span.first].seq,
         last_seq=track.fixes[span.last].seq,
         verified=bool(track.verified[sl].all()),
-        outliers=span.outliers,
+        outliers=int(span.members.size - count),
         max_gap_s=max_gap_s(track.t, span.first, span.last),
     )
 
