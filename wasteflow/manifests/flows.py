@@ -14,9 +14,9 @@ from sqlmodel import Session
 
 from wasteflow.auth.service import Principal
 from wasteflow.config import Settings
-from wasteflow.manifests import legs, service
+from wasteflow.manifests import legs, redispatch, service
 from wasteflow.manifests.models import Manifest
-from wasteflow.manifests.schemas import DispatchSignature, HandoverSignature, ReceiveSignature
+from wasteflow.manifests.schemas import DispatchSignature, HandoverSignature, ReceiveSignature, RejectSignature
 from wasteflow.tickets.service import link_handover_ticket, link_named_ticket
 
 
@@ -28,8 +28,13 @@ class ReceiptReconciler(Protocol):
 
 def dispatch(session: Session, principal: Principal, manifest_no: str, data: DispatchSignature,
              settings: Settings) -> Manifest:
-    """Sign the departure, then link the departure ticket it names if that ticket is already in."""
+    """Sign the departure; the vehicle's other trips still under way learn it left on another load
+    (REDISPATCHED_BEFORE_RECEIPT: they are locked first, before anything is written — locks.py);
+    then link the departure ticket it names if that ticket is already in."""
+    locked = service.get_visible(session, principal, manifest_no, for_update=True)
+    under_way = redispatch.lock_under_way(session, locked)
     manifest = service.dispatch(session, principal, manifest_no, data, settings)
+    redispatch.raise_on_dispatch(session, manifest, under_way)
     if data.departure_ticket_no:
         link_named_ticket(session, manifest, data.departure_ticket_no, "departure")
     return manifest
@@ -40,10 +45,19 @@ def receive(session: Session, principal: Principal, manifest_no: str, data: Rece
     """Sign the receipt, link the arrival ticket it names, then reconcile: a receipt is never stored
     unreconciled, and a reconciliation that fails undoes the receipt with it."""
     manifest = service.receive(session, principal, manifest_no, data, settings)
+    redispatch.settle(session, manifest)
     if data.arrival_ticket_no:
         link_named_ticket(session, manifest, data.arrival_ticket_no, "arrival")
     session.flush()
     reconciler.on_receipt(session, manifest)
+    return manifest
+
+
+def reject(session: Session, principal: Principal, manifest_no: str, data: RejectSignature,
+           settings: Settings) -> Manifest:
+    """Sign the rejection; one signed before the vehicle's next dispatch withdraws REDISPATCHED_BEFORE_RECEIPT."""
+    manifest = service.reject(session, principal, manifest_no, data, settings)
+    redispatch.settle(session, manifest)
     return manifest
 
 

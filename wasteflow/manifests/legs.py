@@ -17,7 +17,7 @@ from wasteflow.auth.service import Principal
 from wasteflow.config import Settings
 from wasteflow.database import utcnow
 from wasteflow.errors import Forbidden, RuleViolation
-from wasteflow.manifests import events
+from wasteflow.manifests import events, redispatch
 from wasteflow.manifests.lifecycle import check_signature_time, next_state
 from wasteflow.manifests.models import Manifest, ManifestLeg
 from wasteflow.manifests.schemas import MAX_LEGS, HandoverSignature, LegCreate
@@ -126,6 +126,7 @@ def handover(session: Session, principal: Principal, manifest_no: str, data: Han
                             f"leg {manifest.current_leg} carries the load: the next handover is to leg "
                             f"{manifest.current_leg + 1}")
     _check_transfer_site(session, data)
+    under_way = redispatch.lock_under_way(session, manifest, row.vehicle_id)  # before any write: see locks.py
     now = utcnow()
     at = check_signature_time(data.at or now, manifest.last_signature_at, now, settings.signature_clock_skew_s)
     row.handed_over_at, row.handover_site_id, row.handover_ticket_no = at, data.site_id, data.ticket_no
@@ -134,6 +135,7 @@ def handover(session: Session, principal: Principal, manifest_no: str, data: Han
     events.record(session, manifest.manifest_no, "handover", at,
                   {"by": principal.label, "leg": data.leg, "from_leg": data.leg - 1, "site_id": data.site_id,
                    "ticket_no": data.ticket_no, "vehicle_plate": row.vehicle_plate})
+    redispatch.raise_on_handover(session, manifest, row, under_way)
     return manifest
 
 

@@ -18,7 +18,7 @@ from wasteflow.auth.service import Principal, in_jurisdiction
 from wasteflow.config import Settings
 from wasteflow.database import Query, utcnow
 from wasteflow.errors import Forbidden, NotFound, RuleViolation
-from wasteflow.manifests import events, followups, locks, redispatch
+from wasteflow.manifests import events, followups, locks
 from wasteflow.manifests.lifecycle import TIMESTAMP_FIELD, check_signature_time, next_state
 from wasteflow.manifests.models import Manifest, ManifestLeg
 from wasteflow.manifests.schemas import (
@@ -268,12 +268,9 @@ def dispatch(session: Session, principal: Principal, manifest_no: str, data: Dis
              settings: Settings) -> Manifest:
     manifest = get_visible(session, principal, manifest_no, for_update=True)
     _require_party(principal, manifest.generator_id, "generator")
-    under_way = redispatch.lock_under_way(session, manifest)  # before any write: see locks.py
     manifest.departure_ticket_no = data.departure_ticket_no
-    _sign(session, manifest, "dispatch", data.at, settings, principal.label,
-          {"departure_ticket_no": data.departure_ticket_no})
-    redispatch.raise_on_dispatch(session, manifest, under_way)
-    return manifest
+    return _sign(session, manifest, "dispatch", data.at, settings, principal.label,
+                 {"departure_ticket_no": data.departure_ticket_no})
 
 
 def receive(session: Session, principal: Principal, manifest_no: str, data: ReceiveSignature,
@@ -289,11 +286,9 @@ def receive(session: Session, principal: Principal, manifest_no: str, data: Rece
     manifest.refused_kg = data.refused_kg or None
     manifest.refusal_reason = data.refusal_reason
     manifest.arrival_ticket_no = data.arrival_ticket_no
-    _sign(session, manifest, "receive", data.at, settings, principal.label,
-          {"accepted_kg": data.accepted_kg, "refused_kg": manifest.refused_kg,
-           "refusal_reason": data.refusal_reason, "arrival_ticket_no": data.arrival_ticket_no})
-    redispatch.settle(session, manifest)
-    return manifest
+    return _sign(session, manifest, "receive", data.at, settings, principal.label,
+                 {"accepted_kg": data.accepted_kg, "refused_kg": manifest.refused_kg,
+                  "refusal_reason": data.refusal_reason, "arrival_ticket_no": data.arrival_ticket_no})
 
 
 def reject(session: Session, principal: Principal, manifest_no: str, data: RejectSignature,
@@ -301,9 +296,7 @@ def reject(session: Session, principal: Principal, manifest_no: str, data: Rejec
     manifest = get_visible(session, principal, manifest_no, for_update=True)
     _require_party(principal, manifest.receiver_id, "receiver")
     manifest.reject_reason = data.reason
-    _sign(session, manifest, "reject", data.at, settings, principal.label, {"reason": data.reason})
-    redispatch.settle(session, manifest)
-    return manifest
+    return _sign(session, manifest, "reject", data.at, settings, principal.label, {"reason": data.reason})
 
 
 def cancel(session: Session, principal: Principal, manifest_no: str, data: CancelSignature,

@@ -92,7 +92,7 @@ def receive(manifest_no: str, data: ReceiveSignature, session: DbDep, principal:
 
 @router.post("/{manifest_no}/reject", response_model=ManifestPublic, responses=responses(409))
 def reject(manifest_no: str, data: RejectSignature, session: DbDep, principal: PrincipalDep, settings: SettingsDep):
-    return detailed(session, principal, service.reject(session, principal, manifest_no, data, settings))
+    return detailed(session, principal, flows.reject(session, principal, manifest_no, data, settings))
 
 
 @router.post("/{manifest_no}/cancel", response_model=ManifestPublic, responses=responses(409))

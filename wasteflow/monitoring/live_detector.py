@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Collection
 from datetime import datetime
 
+from sqlalchemy import or_
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
@@ -28,7 +29,7 @@ from wasteflow.findings import service as findings
 from wasteflow.findings.models import Finding
 from wasteflow.manifests import locks
 from wasteflow.manifests.lifecycle import OPEN_STATES
-from wasteflow.manifests.models import Manifest
+from wasteflow.manifests.models import Manifest, ManifestLeg
 from wasteflow.monitoring.monitor import Monitor
 from wasteflow.monitoring.pending import Pending, Work
 from wasteflow.registry.models import Device
@@ -183,7 +184,9 @@ class LiveDetector:
                 vehicles[device.vehicle_id] = (min(low, old[0]), max(high, old[1])) if old else (low, high)
         affected: set[int] = set()
         for vehicle_id, (low, high) in vehicles.items():
-            rows = session.exec(select(Manifest).where(Manifest.vehicle_id == vehicle_id,
+            carries = or_(Manifest.vehicle_id == vehicle_id, col(Manifest.id).in_(
+                select(ManifestLeg.manifest_id).where(ManifestLeg.vehicle_id == vehicle_id)))
+            rows = session.exec(select(Manifest).where(carries,
                                                        Manifest.status.in_(OPEN_STATES + RECONCILED_STATES),
                                                        Manifest.dispatched_at <= high + TRIP_MARGIN)
                                 .order_by(Manifest.id.desc()).limit(10)).all()

@@ -16,10 +16,11 @@ from pyproj import Geod
 from sqlalchemy import and_, false, func, or_
 from sqlmodel import Session, col, select
 
-from wasteflow.manifests.models import Manifest
+from wasteflow.manifests.legs import leg_spans
+from wasteflow.manifests.models import Manifest, ManifestLeg
 from wasteflow.registry.models import Device
 from wasteflow.tracks.models import GpsFix, LoadReading
-from wasteflow.tracks.windows import BEFORE_START, Leg, Window, trip_windows
+from wasteflow.tracks.windows import BEFORE_START, Leg, Window, one_track, trip_windows
 
 _GEOD = Geod(ellps="WGS84")
 
@@ -31,27 +32,29 @@ def vehicle_devices(session: Session, vehicle_id: int, kind: str) -> list[str]:
     return list(session.exec(select(Device.id).where(Device.vehicle_id == vehicle_id, Device.kind == kind)).all())
 
 
-def next_dispatch(session: Session, manifest: Manifest) -> datetime | None:
-    """When the manifest's vehicle was next dispatched on another manifest, if it was."""
-    if manifest.dispatched_at is None:
-        return None
-    return session.exec(select(func.min(Manifest.dispatched_at)).where(
-        Manifest.vehicle_id == manifest.vehicle_id, Manifest.id != manifest.id,
-        col(Manifest.dispatched_at) > manifest.dispatched_at)).one()
+def next_start(session: Session, vehicle_id: int, manifest_id: int | None, after: datetime) -> datetime | None:
+    """When the vehicle next started a leg on another manifest after `after`: its dispatch there, or
+    its takeover by handover."""
+    dispatch = session.exec(select(func.min(Manifest.dispatched_at)).where(
+        Manifest.vehicle_id == vehicle_id, Manifest.id != manifest_id, col(Manifest.dispatched_at) > after)).one()
+    takeover = session.exec(select(func.min(ManifestLeg.handed_over_at)).where(
+        ManifestLeg.vehicle_id == vehicle_id, ManifestLeg.manifest_id != manifest_id,
+        col(ManifestLeg.handed_over_at) > after)).one()
+    starts = [t for t in (dispatch, takeover) if t is not None]
+    return min(starts) if starts else None
 
 
-def manifest_legs(manifest: Manifest, following_dispatch: datetime | None) -> list[Leg]:
-    """The manifest's legs: today one, its vehicle from the dispatch to the receipt or rejection.
-    (Multi-leg manifests add a leg per handover: each ends at the next handover.)"""
-    if manifest.dispatched_at is None:
-        return []
-    end = manifest.received_at or manifest.rejected_at
-    return [Leg(manifest.vehicle_id, manifest.dispatched_at, end, following_dispatch)]
+def manifest_legs(session: Session, manifest: Manifest) -> list[Leg]:
+    """The manifest's started legs (manifests.legs.leg_spans), each with its vehicle's next start
+    elsewhere: leg 1 from the dispatch, each later leg from its handover, each to the next handover
+    or the receipt or rejection."""
+    return [Leg(span.vehicle_id, span.start, span.end, next_start(session, span.vehicle_id, manifest.id, span.start))
+            for span in leg_spans(session, manifest)]
 
 
 def windows(session: Session, manifest: Manifest) -> list[Window]:
-    """The manifest's trip windows (empty before dispatch)."""
-    return trip_windows(manifest_legs(manifest, next_dispatch(session, manifest)))
+    """The manifest's trip windows, read as one track (empty before dispatch)."""
+    return one_track(trip_windows(manifest_legs(session, manifest)))
 
 
 def _within(session: Session, trip: Sequence[Window], kind: str, device_column: Any, ts_column: Any):

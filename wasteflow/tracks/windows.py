@@ -5,9 +5,10 @@ end (the receipt or rejection ``at``), the vehicle's next dispatch on another ma
 start + 48 h. So a manifest left open — a receiver who signs late, or never — does not claim the
 vehicle's later trips, and no party of one manifest sees the readings of another's trip.
 
-Built for legs: a multi-leg manifest (domain.md, up to 5 legs) has one window per leg, each from
-its own start (the dispatch, or the handover that began it) to the next handover or the receipt,
-each on its own vehicle. A single-leg manifest is one leg. One function decides for every reader:
+Built for legs: a multi-leg manifest (domain.md, up to 5 legs) has one window per started leg, each
+from its own start (the dispatch, or the handover that began it) to the next handover or the
+receipt, each on its own vehicle (tracks/service.py builds them from manifests.legs.leg_spans). A
+single-leg manifest is one leg. One function decides for every reader:
 detection, the track and the trip summary, exports, and live detection's choice of which trips
 new readings concern.
 """
@@ -58,3 +59,15 @@ def leg_window(leg: Leg) -> Window:
     bounds = [b for b in (leg.end, leg.next_dispatch) if b is not None] + [leg.start + LONGEST]
     start = leg.start - BEFORE_START
     return Window(leg.vehicle_id, start, max(min(bounds), start))
+
+
+def one_track(windows: Sequence[Window]) -> list[Window]:
+    """The windows of a manifest's legs read as one track, the load's: each starts no earlier than
+    the one before it ends, so two legs' vehicles never interleave (a later leg's lead-in begins at
+    its handover). Detection reads a trip as one vehicle's track until it runs per leg; the track
+    and the exports read the same, so every reader sees the same readings."""
+    out: list[Window] = []
+    for window in windows:
+        start = max(window.start, out[-1].end) if out else window.start
+        out.append(Window(window.vehicle_id, start, max(window.end, start)))
+    return out
