@@ -66,9 +66,8 @@ class Rig:
     seq: int = 0
 
     def publish(self, points: list[tuple[datetime, float, float]]) -> None:
-        from tests.utils.monitoring import GPS
-
         from mqtt_bridge.signing import signed_payload
+        from tests.utils.monitoring import GPS
 
         items = []
         for t, lon, lat in points:
@@ -163,10 +162,9 @@ def _measure(url: str, broker: Any, trips: int) -> list[Latency]:
 
 def _start_rig(client: Any, engine: Any, settings: Any, broker: Any, running: ExitStack) -> Rig:
     """The World with a restricted zone, a bridge with live detection, and an alert subscriber."""
-    from tests.utils.monitoring import GPS, along, make_env, move
-
     from mqtt_bridge.worker import BridgeWorker
     from tests.utils.brokers import Publisher, wait_bridge_ready
+    from tests.utils.monitoring import GPS, along, make_env, move
     from tests.utils.world import build_world
     from wasteflow.wiring import attach_live_detection
 

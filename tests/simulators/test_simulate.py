@@ -13,8 +13,8 @@ from simulators.simulate import run_simulation
 from wasteflow.auth.service import bootstrap_admin
 from wasteflow.config import Settings
 from wasteflow.database import get_engine, session_scope
-from wasteflow.wiring import attach_live_detection
 from wasteflow.migrate import upgrade
+from wasteflow.wiring import attach_live_detection
 
 pytestmark = pytest.mark.slow
 
