@@ -11,6 +11,8 @@ ENTERPRISE_ROLES = ("generator", "transporter", "receiver")
 SITE_KINDS = ("plant", "storage", "utilisation", "disposal", "landfill", "transfer", "parking")
 ZONE_KINDS = ("rest_area", "restricted")
 DEVICE_KINDS = ("gps", "load_cell", "weighbridge")
+DEVICE_PROTOCOLS = ("jt808",)
+"""How a device reaches wasteflow when not by MQTT itself: through the gateway of that name."""
 
 
 class Enterprise(SQLModel, table=True):
@@ -50,6 +52,12 @@ class Device(SQLModel, table=True):
     secret: str = Field(max_length=100)
     """Kept to check HMAC signatures; never shown again after registration."""
     require_signature: bool = True
+    protocol: str | None = Field(default=None, max_length=16)
+    """``jt808``: a JT/T 808 terminal, reporting through ``wasteflow gateway jt808``; None: MQTT."""
+    terminal_id: str | None = Field(default=None, max_length=20, unique=True, index=True)
+    """A JT/T 808 terminal's phone number, stored without leading zeros (how terminals are compared)."""
+    load_item: dict | None = Field(default=None, sa_column=Column(JSONDocument, nullable=True))
+    """A JT/T 808 terminal's vendor load item: ``{"id": 85, "bytes": 4, "unit_kg": 0.1}``."""
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

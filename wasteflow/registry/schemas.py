@@ -59,12 +59,26 @@ class VehiclePublic(BaseModel):
     max_load_kg: int
 
 
+class LoadItem(Strict):
+    """Where a JT/T 808 terminal carries the measured load (the item id differs by vendor)."""
+
+    id: int = Field(ge=0, le=255, examples=[85])
+    bytes: int = Field(ge=1, le=8, examples=[4])
+    unit_kg: float = Field(gt=0, le=1000, examples=[0.1])
+
+
 class DeviceCreate(Strict):
     id: str = Field(min_length=1, max_length=80, examples=["gps-0001"])
     kind: Literal["gps", "load_cell", "weighbridge"]
     vehicle_plate: str | None = None
     site_id: int | None = None
-    require_signature: bool = True
+    require_signature: bool = Field(default=True, description="JT/T 808 terminals cannot sign: false for them "
+                                                              "(the default when protocol is jt808)")
+    protocol: Literal["jt808"] | None = Field(default=None, description="jt808: a JT/T 808 terminal, reporting "
+                                                                        "through `wasteflow gateway jt808`")
+    terminal_id: str | None = Field(default=None, examples=["013912345678"],
+                                    description="the terminal's phone number (the JT/T 808 header's BCD digits)")
+    load_item: LoadItem | None = None
 
 
 class DevicePublic(BaseModel):
@@ -73,6 +87,9 @@ class DevicePublic(BaseModel):
     vehicle_id: int | None
     site_id: int | None
     require_signature: bool
+    protocol: str | None = None
+    terminal_id: str | None = Field(default=None, description="without leading zeros")
+    load_item: dict[str, Any] | None = None
 
 
 class DeviceIssued(DevicePublic):

@@ -21,6 +21,7 @@ from wasteflow.registry.schemas import DeviceCreate, EnterpriseCreate, SiteCreat
 
 DEVICE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 OWNTRACKS_DEVICE_ID = re.compile(r"^owntracks:[A-Za-z0-9._-]{1,32}/[A-Za-z0-9._-]{1,32}$")
+JT808_TERMINAL_ID = re.compile(r"^[0-9]{1,20}$")
 
 
 # --- who may see what: one filter per kind, in SQL --------------------------------------------
@@ -168,19 +169,22 @@ def list_vehicles(session: Session, principal: Principal, page: PageRequest) -> 
 
 def register_device(session: Session, principal: Principal, data: DeviceCreate) -> tuple[Device, str]:
     """Register a device and hand back its secret, the only time it is shown."""
-    _check_device_id(data.id, data.require_signature)
+    require_signature = _jt808_signing(data)
+    _check_device_id(data.id, require_signature)
+    terminal_id = _jt808_terminal(session, data)
     vehicle_id, site_id = _device_binding(session, principal, data)
     if session.get(Device, data.id) is not None:
         raise Conflict(f"device {data.id} is already registered", field="id")
     _check_broker_username_free(session, data.id)
     secret = secrets.token_hex(32)
     device = Device(id=data.id, kind=data.kind, vehicle_id=vehicle_id, site_id=site_id, secret=secret,
-                    require_signature=data.require_signature)
+                    require_signature=require_signature, protocol=data.protocol, terminal_id=terminal_id,
+                    load_item=data.load_item.model_dump() if data.load_item else None)
     session.add(device)
     try:
         session.flush()
     except IntegrityError:
-        raise Conflict(f"device {data.id} is already registered", field="id") from None
+        raise Conflict(f"device {data.id} (or its terminal id) is already registered", field="id") from None
     return device, secret
 
 
@@ -188,6 +192,37 @@ def list_devices(session: Session, principal: Principal, page: PageRequest) -> t
     """By device id (a device's key is the id it was registered with); never their secrets."""
     return keyset_page(session, visible_devices(select(Device), principal), Device.id, "d", page,
                        newest_first=False)
+
+
+def _jt808_signing(data: DeviceCreate) -> bool:
+    """A JT/T 808 terminal never signs: require_signature defaults to false for it, and true is refused."""
+    if data.protocol != "jt808":
+        return data.require_signature
+    if "require_signature" in data.model_fields_set and data.require_signature:
+        raise RuleViolation("jt808_unsigned", "require_signature",
+                            "JT/T 808 terminals cannot sign their messages: register them with require_signature false")
+    return False
+
+
+def _jt808_terminal(session: Session, data: DeviceCreate) -> str | None:
+    """The terminal id of a jt808 device, without leading zeros and not taken; None for other devices."""
+    if data.protocol != "jt808":
+        for name in ("terminal_id", "load_item"):
+            if getattr(data, name) is not None:
+                raise RuleViolation("jt808_only", name, f"{name} applies to JT/T 808 terminals "
+                                                        "(\"protocol\": \"jt808\") only")
+        return None
+    if data.kind != "gps":
+        raise RuleViolation("jt808_kind", "kind", "a JT/T 808 terminal is a gps device (with a load_item, "
+                                                  "it reports load readings too)")
+    if data.terminal_id is None or not JT808_TERMINAL_ID.match(data.terminal_id) or not data.terminal_id.strip("0"):
+        raise RuleViolation("terminal_id_format", "terminal_id",
+                            "a JT/T 808 terminal id is its phone number: 1-20 digits, not all zero")
+    terminal_id = data.terminal_id.lstrip("0")
+    if session.exec(select(Device).where(Device.terminal_id == terminal_id)).first() is not None:
+        raise Conflict(f"terminal id {terminal_id} (compared without leading zeros) is already registered",
+                       field="terminal_id")
+    return terminal_id
 
 
 def _check_device_id(device_id: str, require_signature: bool) -> None:

@@ -80,8 +80,7 @@ def list_vehicles(session: DbDep, principal: PrincipalDep, page: RegistryPage):
 @router.post("/devices", status_code=201, response_model=DeviceIssued)
 def register_device(data: DeviceCreate, session: DbDep, principal: PrincipalDep):
     device, secret = service.register_device(session, principal, data)
-    return DeviceIssued(id=device.id, kind=device.kind, vehicle_id=device.vehicle_id, site_id=device.site_id,
-                        require_signature=device.require_signature, secret=secret)
+    return DeviceIssued.model_validate({**device.model_dump(), "secret": secret})
 
 
 @router.get("/devices", response_model=DevicePage)

@@ -32,3 +32,5 @@ class WeighTicket(SQLModel, table=True):
     """``departure`` (generator's weighbridge) or ``arrival`` (receiver's)."""
     verified: bool = False
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    via: str | None = Field(default=None, max_length=16)
+    """The gateway it came through (``scale``); None: straight from the weighbridge."""

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, Index
 from sqlmodel import Field, SQLModel
 
-from wasteflow.database import UTCDateTime, utcnow
+from wasteflow.database import JSONDocument, UTCDateTime, utcnow
 
 
 class GpsFix(SQLModel, table=True):
@@ -25,6 +25,10 @@ class GpsFix(SQLModel, table=True):
     hdop: float | None = None
     verified: bool = False
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    via: str | None = Field(default=None, max_length=16)
+    """The gateway it came through (``jt808``, ``scale``, ``osmand``); None: straight from the device."""
+    attrs: dict | None = Field(default=None, sa_column=Column(JSONDocument, nullable=True))
+    """The terminal's own words kept with the fix: alarm/status words, mileage, signal, satellites, load state."""
 
 
 class LoadReading(SQLModel, table=True):
@@ -36,6 +40,7 @@ class LoadReading(SQLModel, table=True):
     load_kg: int
     verified: bool = False
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    via: str | None = Field(default=None, max_length=16)
 
 
 class DeviceStatus(SQLModel, table=True):
