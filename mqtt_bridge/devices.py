@@ -43,4 +43,5 @@ class DeviceDirectory:
                 return None
             return DeviceInfo(id=device.id, kind=device.kind, secret=device.secret,
                               require_signature=device.require_signature,
-                              vehicle_id=device.vehicle_id, site_id=device.site_id)
+                              vehicle_id=device.vehicle_id, site_id=device.site_id,
+                              publishes_load=device.load_item is not None)

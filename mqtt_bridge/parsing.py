@@ -89,6 +89,17 @@ Decisions the spec leaves open:
   batch item). Leap second ``:60`` is ``bad_timestamp``. A naive ``now`` is taken as UTC.
 * Text fields (``ticket_no``, ``plate``, ``manifest_no``) must be 1..128 characters without
   control characters (PostgreSQL cannot store NUL; a store error would stall the bridge).
+* A message on ``wf/v1/quarantine/{gateway}`` is what a gateway could not translate: it is
+  always a :class:`Rejected`, with the gateway's own reason and the raw bytes it sent (or
+  ``bad_gateway_message`` and the message as it came, when the message itself is unreadable);
+  see :mod:`mqtt_bridge.gateway_quarantine`.
+* ``via`` (the gateway a reading came through: 1-16 of ``a-z 0-9 _ -``) on gps, load and weigh
+  payloads, and ``attrs`` on gps fixes (an object of at most 24 keys of ``a-z 0-9 _``, each
+  at most 32 characters, whose values are scalars: booleans, integers that fit 64 bits,
+  finite numbers, strings of at most 64 characters, null; at most 1 KiB as JSON) are
+  optional. A batch's top-level ``via`` applies to every item that names none.
+  A gps device registered with a JT/T 808 ``load_item`` (``DeviceInfo.publishes_load``)
+  may publish ``load`` too.
 * OwnTracks: ``tst`` (integer epoch seconds) is both ``ts`` and ``seq``; ``vel`` -> speed_kmh,
   ``cog`` -> heading, ``acc`` (metres) -> ``accuracy_m``. ``acc`` is not an HDOP, so
   ``hdop`` is None. ``owntracks/{user}/{device}/{anything}`` (event, info, cmd, ...) is
@@ -106,6 +117,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from mqtt_bridge import signing
+from mqtt_bridge.gateway_quarantine import GATEWAY_QUARANTINE_PREFIX, read_gateway_quarantine
 
 REASONS: frozenset[str] = frozenset({
     "payload_too_large", "bad_topic", "unknown_device", "wrong_kind", "not_utf8", "not_json",
@@ -136,6 +148,7 @@ class DeviceInfo:
     require_signature: bool
     vehicle_id: int | None = None
     site_id: int | None = None
+    publishes_load: bool = False  # a gps terminal that also carries the load sensor (JT/T 808 load_item)
 
 
 DeviceLookup = Callable[[str], DeviceInfo | None]
@@ -153,6 +166,8 @@ class GpsRecord:
     hdop: float | None
     verified: bool
     accuracy_m: float | None = None  # OwnTracks ``acc``; None for terminals
+    via: str | None = None  # the gateway it came through
+    attrs: dict | None = None  # the terminal's own words (alarm/status, mileage, ...)
 
 
 @dataclass(frozen=True)
@@ -162,6 +177,7 @@ class LoadRecord:
     ts: datetime
     load_kg: int
     verified: bool
+    via: str | None = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +194,7 @@ class TicketRecord:
     tare_at: datetime
     manifest_no: str | None
     verified: bool
+    via: str | None = None
 
 
 @dataclass(frozen=True)
@@ -247,6 +264,8 @@ def parse_message(
     device_id: str | None = None
     try:
         _check_size(raw, limits)
+        if topic_text.startswith(GATEWAY_QUARANTINE_PREFIX):
+            return Rejected(topic_text, *read_gateway_quarantine(topic_text, raw))
         device_id, kind = _parse_topic(topic_text)
         device = _lookup_device(lookup, device_id)
         _check_kind(device, kind)
@@ -345,7 +364,7 @@ def _lookup_device(lookup: DeviceLookup, device_id: str) -> DeviceInfo:
 
 def _check_kind(device: DeviceInfo, topic_kind: str) -> None:
     allowed = _TOPIC_KINDS_BY_DEVICE_KIND.get(device.kind, set())
-    if topic_kind not in allowed:
+    if topic_kind not in allowed and not (topic_kind == "load" and device.publishes_load):
         shown = "owntracks location" if topic_kind == "owntracks" else topic_kind
         raise _Reject("wrong_kind", f"device {device.id!r} is registered as {device.kind!r} "
                                     f"and may not publish {shown}")
@@ -440,7 +459,8 @@ def _parse_body(ctx: _Context, raw: bytes) -> Accepted:
         return _accept(ctx, "weigh", [_ticket(ctx, message, "", verified)])
     parse_item = _gps_fix if ctx.kind == "gps" else _load_reading
     items = _items(ctx, message)
-    records = [parse_item(ctx, item, path, verified) for path, item in items]
+    via = _via(message, "") if "batch" in message else None
+    records = [parse_item(ctx, item, path, verified, via) for path, item in items]
     return _accept(ctx, ctx.kind, records)
 
 
@@ -516,7 +536,7 @@ def _common(ctx: _Context, obj: dict, path: str) -> tuple[int, datetime]:
     return seq, ts
 
 
-def _gps_fix(ctx: _Context, obj: dict, path: str, verified: bool) -> GpsRecord:
+def _gps_fix(ctx: _Context, obj: dict, path: str, verified: bool, via: str | None = None) -> GpsRecord:
     seq, ts = _common(ctx, obj, path)
     lat, lon = _position(obj, "lat", "lon", path)
     return GpsRecord(
@@ -525,13 +545,15 @@ def _gps_fix(ctx: _Context, obj: dict, path: str, verified: bool) -> GpsRecord:
         heading=_optional_number(obj, "heading", path, 0, 360),
         hdop=_optional_number(obj, "hdop", path, 0, None),
         verified=verified,
+        via=_via(obj, path) or via,
+        attrs=_attrs(obj, path),
     )
 
 
-def _load_reading(ctx: _Context, obj: dict, path: str, verified: bool) -> LoadRecord:
+def _load_reading(ctx: _Context, obj: dict, path: str, verified: bool, via: str | None = None) -> LoadRecord:
     seq, ts = _common(ctx, obj, path)
     load_kg = _mass(obj, "load_kg", path)
-    return LoadRecord(ctx.device_id, seq, ts, load_kg, verified)
+    return LoadRecord(ctx.device_id, seq, ts, load_kg, verified, _via(obj, path) or via)
 
 
 def _ticket(ctx: _Context, obj: dict, path: str, verified: bool) -> TicketRecord:
@@ -544,7 +566,7 @@ def _ticket(ctx: _Context, obj: dict, path: str, verified: bool) -> TicketRecord
     tare_at = _timestamp(ctx, obj, "tare_at", path)
     manifest_no = _text(obj, "manifest_no", path, required=False)
     return TicketRecord(ctx.device_id, seq, ts, ticket_no, plate, gross_kg, tare_kg, net_kg,
-                        gross_at, tare_at, manifest_no, verified)
+                        gross_at, tare_at, manifest_no, verified, _via(obj, path))
 
 
 def _check_net(gross_kg: int, tare_kg: int, net_kg: int, path: str) -> None:
@@ -693,6 +715,60 @@ def _text(obj: dict, name: str, path: str, required: bool = True) -> str | None:
     if _CONTROL_CHARS.search(value):
         raise _Reject("bad_value", f"{path}{name} must not contain control characters")
     return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Gateways' additions: via and attrs
+
+_VIA = re.compile(r"[a-z0-9_\-]{1,16}")
+_ATTR_KEY = re.compile(r"[a-z0-9_]{1,32}")
+MAX_ATTRS = 24
+MAX_ATTR_TEXT = 64
+MAX_ATTRS_JSON = 1024
+
+
+def _via(obj: dict, path: str) -> str | None:
+    value = obj.get("via")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _Reject("wrong_type", f"{path}via must be a string, got {_json_type(value)}")
+    if not _VIA.fullmatch(value):
+        raise _Reject("bad_value", f"{path}via must be 1-16 characters of a-z 0-9 _ -, got {value[:40]!r}")
+    return value
+
+
+def _attrs(obj: dict, path: str) -> dict | None:
+    value = obj.get("attrs")
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise _Reject("wrong_type", f"{path}attrs must be an object, got {_json_type(value)}")
+    if len(value) > MAX_ATTRS:
+        raise _Reject("bad_value", f"{path}attrs has {len(value)} keys, over the limit of {MAX_ATTRS}")
+    for key, item in value.items():
+        if not _ATTR_KEY.fullmatch(key):
+            raise _Reject("bad_value", f"{path}attrs key {key[:40]!r} must be 1-32 characters of a-z 0-9 _")
+        _check_attr_value(item, f"{path}attrs.{key}")
+    if len(json.dumps(value, separators=(",", ":"))) > MAX_ATTRS_JSON:
+        raise _Reject("bad_value", f"{path}attrs is over {MAX_ATTRS_JSON} bytes as JSON")
+    return value
+
+
+def _check_attr_value(item: Any, label: str) -> None:
+    if item is None or isinstance(item, bool):
+        return
+    if isinstance(item, int):
+        _check_range(item, label, -MAX_SEQ - 1, MAX_SEQ)
+    elif isinstance(item, float):
+        if not math.isfinite(item):
+            raise _Reject("not_finite", f"{label} is not a finite number")
+    elif isinstance(item, str):
+        if len(item) > MAX_ATTR_TEXT or _CONTROL_CHARS.search(item):
+            raise _Reject("bad_value", f"{label} must be at most {MAX_ATTR_TEXT} characters, no control characters")
+    else:
+        raise _Reject("wrong_type", f"{label} must be a scalar (boolean, number, string or null), "
+                                    f"got {_json_type(item)}")
 
 
 # ---------------------------------------------------------------------------------------------

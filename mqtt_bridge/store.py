@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from psycopg.types.json import JsonbDumper
 from sqlalchemy import insert, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
@@ -24,8 +25,9 @@ from wasteflow.registry.models import Device
 from wasteflow.tickets.models import WeighTicket
 from wasteflow.tracks.models import GpsFix, LoadReading
 
-GPS_COLUMNS = ("device_id", "ts", "seq", "lat", "lon", "speed_kmh", "heading", "hdop", "verified", "received_at")
-LOAD_COLUMNS = ("device_id", "ts", "seq", "load_kg", "verified", "received_at")
+GPS_COLUMNS = ("device_id", "ts", "seq", "lat", "lon", "speed_kmh", "heading", "hdop", "verified", "received_at",
+               "via", "attrs")
+LOAD_COLUMNS = ("device_id", "ts", "seq", "load_kg", "verified", "received_at", "via")
 
 
 @dataclass
@@ -104,11 +106,11 @@ def _spans(*groups) -> dict[str, tuple[datetime, datetime]]:
 
 
 def _gps_row(r: GpsRecord, now: datetime) -> tuple:
-    return (r.device_id, r.ts, r.seq, r.lat, r.lon, r.speed_kmh, r.heading, r.hdop, r.verified, now)
+    return (r.device_id, r.ts, r.seq, r.lat, r.lon, r.speed_kmh, r.heading, r.hdop, r.verified, now, r.via, r.attrs)
 
 
 def _load_row(r: LoadRecord, now: datetime) -> tuple:
-    return (r.device_id, r.ts, r.seq, r.load_kg, r.verified, now)
+    return (r.device_id, r.ts, r.seq, r.load_kg, r.verified, now, r.via)
 
 
 def _copy_insert(conn: Connection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> int:
@@ -118,6 +120,7 @@ def _copy_insert(conn: Connection, table: str, columns: tuple[str, ...], rows: l
     conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {staging} "
                          f"(LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
     cursor = conn.connection.driver_connection.cursor()
+    cursor.adapters.register_dumper(dict, JsonbDumper)  # a fix's attrs
     with cursor.copy(f"COPY {staging} ({cols}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
@@ -180,4 +183,4 @@ def _ticket_row(r: TicketRecord, site_id: int, now: datetime) -> dict:
     return {"device_id": r.device_id, "seq": r.seq, "ts": r.ts, "site_id": site_id, "ticket_no": r.ticket_no,
             "plate": r.plate, "gross_kg": r.gross_kg, "tare_kg": r.tare_kg, "net_kg": r.net_kg,
             "gross_at": r.gross_at, "tare_at": r.tare_at, "claimed_manifest_no": r.manifest_no,
-            "verified": r.verified, "received_at": now}
+            "verified": r.verified, "received_at": now, "via": r.via}

@@ -30,6 +30,7 @@ from paho.mqtt.properties import Properties
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from mqtt_bridge.devices import DeviceDirectory
+from mqtt_bridge.gateway_quarantine import GATEWAY_QUARANTINE_TOPIC
 from mqtt_bridge.metrics import BridgeMetrics
 from mqtt_bridge.parsing import TRANSIENT_REASONS, Limits, Rejected, parse_message
 from mqtt_bridge.store import StoredBatch, TelemetryStore
@@ -38,7 +39,7 @@ from wasteflow.database import get_engine
 
 log = logging.getLogger("wasteflow.bridge")
 
-DEVICE_TOPICS = ("wf/v1/dev/+/+", "owntracks/+/+")
+DEVICE_TOPICS = ("wf/v1/dev/+/+", "owntracks/+/+", GATEWAY_QUARANTINE_TOPIC)
 
 
 @dataclass(frozen=True)

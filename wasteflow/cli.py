@@ -114,6 +114,9 @@ def broker_config(out: Path = typer.Option(Path("deploy/mosquitto/auth"), help="
                                                       help="the bridge's broker password"),
                   alert_user: str = typer.Option("regulator-alerts", envvar="WASTEFLOW_BROKER_ALERT_USER"),
                   alert_password: str = typer.Option("", envvar="WASTEFLOW_BROKER_ALERT_PASSWORD"),
+                  jt808_user: str = typer.Option("wasteflow-jt808", envvar="WASTEFLOW_BROKER_JT808_USER"),
+                  jt808_password: str = typer.Option("", envvar="WASTEFLOW_BROKER_JT808_PASSWORD",
+                                                     help="the JT/T 808 gateway's broker password (empty: no account)"),
                   watch: float = typer.Option(0, help="re-check the registry every N seconds (0: once)"),
                   reload_pid: int = typer.Option(0, help="send SIGHUP to this Mosquitto process after a change")) -> None:
     """Generate Mosquitto's password and ACL files from the registry: one account per device."""
@@ -126,7 +129,8 @@ def broker_config(out: Path = typer.Option(Path("deploy/mosquitto/auth"), help="
 
     engine = get_engine(get_settings().database_url)
     while True:
-        accounts = all_accounts(engine, bridge_user, bridge_password, alert_user, alert_password or None)
+        accounts = all_accounts(engine, bridge_user, bridge_password, alert_user, alert_password or None,
+                                jt808=(jt808_user, jt808_password))
         if write_files(out, accounts):
             typer.echo(f"wrote {out / 'passwords'} and {out / 'acl'}: {len(accounts)} accounts", err=True)
             if reload_pid:

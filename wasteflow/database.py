@@ -53,6 +53,9 @@ JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 Query = TypeVar("Query", bound=Select[*tuple[Any, ...]])
 """A select being narrowed (``visible(query, principal)``, a filter): the same kind of select comes out."""
 
+OptionalJSONDocument = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+"""The same, where Python's None is SQL NULL (not JSON ``null``), so ``IS NULL`` finds it."""
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -1,8 +1,10 @@
 """Mosquitto's password and ACL files, rendered from accounts (pure).
 
 Each device logs in as its own id with its secret as password and may publish only
-under its own topics; it may read nothing. The bridge reads every device topic and
-publishes alerts; the alert accounts (regulators' clients) read alerts only.
+under its own topics; it may read nothing. The bridge reads every device topic and the
+gateways' quarantine, and publishes alerts; the alert accounts (regulators' clients) read
+alerts only. A gateway publishes the readings of the devices registered behind it (no more)
+and its own quarantine topic; those devices get no account, since they never speak MQTT.
 """
 
 from __future__ import annotations
@@ -89,7 +91,14 @@ def without_impostors(services: list[Account], devices: list[Account]) -> list[A
 def service_accounts(bridge_user: str, bridge_password: str, alert_user: str | None,
                      alert_password: str | None) -> list[Account]:
     accounts = [Account(bridge_user, bridge_password, publish=("wf/v1/alerts/#",),
-                        subscribe=("wf/v1/dev/+/+", "owntracks/+/+", "wf/v1/alerts/#"))]
+                        subscribe=("wf/v1/dev/+/+", "owntracks/+/+", "wf/v1/alerts/#", "wf/v1/quarantine/+"))]
     if alert_user and alert_password:
         accounts.append(Account(alert_user, alert_password, subscribe=("wf/v1/alerts/#",)))
     return accounts
+
+
+def gateway_account(username: str, password: str, gateway: str, device_ids: list[str],
+                    kinds: tuple[str, ...]) -> Account:
+    """A gateway may publish ``kinds`` for the devices behind it, and what it could not translate."""
+    topics = tuple(f"wf/v1/dev/{device_id}/{kind}" for device_id in device_ids for kind in kinds)
+    return Account(username, password, publish=(*topics, f"wf/v1/quarantine/{gateway}"))

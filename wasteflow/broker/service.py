@@ -13,6 +13,7 @@ from wasteflow.broker.files import (
     Account,
     broker_username,
     device_topics,
+    gateway_account,
     render_acl,
     render_passwords,
     service_accounts,
@@ -22,9 +23,18 @@ from wasteflow.registry.models import Device
 
 
 def registry_accounts(engine: Engine) -> list[Account]:
+    """One account per device that speaks MQTT itself (not the terminals behind a gateway)."""
     with Session(engine) as session:
-        devices = session.exec(select(Device).order_by(Device.id)).all()
+        devices = session.exec(select(Device).where(Device.protocol.is_(None))  # type: ignore[union-attr]
+                               .order_by(Device.id)).all()
         return [Account(broker_username(d.id), d.secret, publish=device_topics(d.id)) for d in devices]
+
+
+def jt808_account(engine: Engine, username: str, password: str) -> Account:
+    """The JT/T 808 gateway publishes gps (and load, for a load_item) of the registered terminals only."""
+    with Session(engine) as session:
+        ids = list(session.exec(select(Device.id).where(Device.protocol == "jt808").order_by(Device.id)).all())
+    return gateway_account(username, password, "jt808", ids, ("gps", "load"))
 
 
 def write_files(out_dir: Path, accounts: list[Account]) -> bool:
@@ -49,6 +59,9 @@ def _atomic_write(path: Path, text: str, mode: int) -> None:
 
 
 def all_accounts(engine: Engine, bridge_user: str, bridge_password: str, alert_user: str | None = None,
-                 alert_password: str | None = None) -> list[Account]:
-    return without_impostors(service_accounts(bridge_user, bridge_password, alert_user, alert_password),
-                             registry_accounts(engine))
+                 alert_password: str | None = None, jt808: tuple[str, str] | None = None) -> list[Account]:
+    """The services' accounts (the JT/T 808 gateway's when it has a password), then the devices'."""
+    services = service_accounts(bridge_user, bridge_password, alert_user, alert_password)
+    if jt808 is not None and jt808[1]:
+        services.append(jt808_account(engine, *jt808))
+    return without_impostors(services, registry_accounts(engine))

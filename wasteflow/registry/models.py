@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column
 from sqlmodel import Field, SQLModel
 
-from wasteflow.database import JSONDocument, UTCDateTime, utcnow
+from wasteflow.database import JSONDocument, OptionalJSONDocument, UTCDateTime, utcnow
 
 ENTERPRISE_ROLES = ("generator", "transporter", "receiver")
 SITE_KINDS = ("plant", "storage", "utilisation", "disposal", "landfill", "transfer", "parking")
@@ -56,7 +56,7 @@ class Device(SQLModel, table=True):
     """``jt808``: a JT/T 808 terminal, reporting through ``wasteflow gateway jt808``; None: MQTT."""
     terminal_id: str | None = Field(default=None, max_length=20, unique=True, index=True)
     """A JT/T 808 terminal's phone number, stored without leading zeros (how terminals are compared)."""
-    load_item: dict | None = Field(default=None, sa_column=Column(JSONDocument, nullable=True))
+    load_item: dict | None = Field(default=None, sa_column=Column(OptionalJSONDocument, nullable=True))
     """A JT/T 808 terminal's vendor load item: ``{"id": 85, "bytes": 4, "unit_kg": 0.1}``."""
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

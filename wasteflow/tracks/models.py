@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, Index
 from sqlmodel import Field, SQLModel
 
-from wasteflow.database import JSONDocument, UTCDateTime, utcnow
+from wasteflow.database import OptionalJSONDocument, UTCDateTime, utcnow
 
 
 class GpsFix(SQLModel, table=True):
@@ -27,7 +27,7 @@ class GpsFix(SQLModel, table=True):
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     via: str | None = Field(default=None, max_length=16)
     """The gateway it came through (``jt808``, ``scale``, ``osmand``); None: straight from the device."""
-    attrs: dict | None = Field(default=None, sa_column=Column(JSONDocument, nullable=True))
+    attrs: dict | None = Field(default=None, sa_column=Column(OptionalJSONDocument, nullable=True))
     """The terminal's own words kept with the fix: alarm/status words, mileage, signal, satellites, load state."""
 
 

@@ -57,11 +57,19 @@ def windows(session: Session, manifest: Manifest) -> list[Window]:
     return one_track(trip_windows(manifest_legs(session, manifest)))
 
 
+def load_devices(session: Session, vehicle_id: int) -> list[str]:
+    """The vehicle's load cells, and its JT/T 808 terminals that carry the load sensor (a ``load_item``)."""
+    return list(session.exec(select(Device.id).where(
+        Device.vehicle_id == vehicle_id,
+        (Device.kind == "load_cell") | (Device.load_item.is_not(None)))).all())  # type: ignore[union-attr]
+
+
 def _within(session: Session, trip: Sequence[Window], kind: str, device_column: Any, ts_column: Any):
-    """The SQL condition for a reading of the right devices inside one of the windows."""
+    """The SQL condition for a reading of the right devices (``kind``: gps or load) inside one of the windows."""
     clauses = []
     for window in trip:
-        devices = vehicle_devices(session, window.vehicle_id, kind)
+        devices = vehicle_devices(session, window.vehicle_id, "gps") if kind == "gps" else \
+            load_devices(session, window.vehicle_id)
         if devices:
             clauses.append(and_(col(device_column).in_(devices), ts_column >= window.start, ts_column <= window.end))
     return or_(*clauses) if clauses else false()
@@ -81,7 +89,7 @@ def trip_fix_rows(session: Session, manifest: Manifest) -> list:
 
 
 def trip_loads(session: Session, manifest: Manifest) -> list[LoadReading]:
-    condition = _within(session, windows(session, manifest), "load_cell", LoadReading.device_id, LoadReading.ts)
+    condition = _within(session, windows(session, manifest), "load", LoadReading.device_id, LoadReading.ts)
     return list(session.exec(select(LoadReading).where(condition).order_by(col(LoadReading.ts))).all())
 
 
