@@ -36,9 +36,16 @@ def device_topic(device_id: str, kind: str) -> str:
     return f"wf/v1/dev/{device_id}/{kind}"
 
 
-def quarantine_message(gateway: str, device_id: str | None, reason: str, raw: bytes) -> tuple[str, bytes]:
-    """What a gateway could not translate, for the bridge's quarantine (mqtt.md, "Bad input")."""
+def quarantine_message(gateway: str, device_id: str | None, reason: str, raw: bytes,
+                       detail: str = "") -> tuple[str, bytes]:
+    """What a gateway could not translate, for the bridge's quarantine (mqtt.md, "Bad input").
+
+    ``detail``, optional, is the human sentence the bridge keeps beside the reason
+    (e.g. which checksum was expected).
+    """
     body = {"device_id": device_id, "reason": reason, "raw": base64.b64encode(raw).decode("ascii")}
+    if detail:
+        body["detail"] = detail
     return QUARANTINE_TOPIC.format(gateway=gateway), json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -49,6 +56,7 @@ class GatewayPublisher:
         self.mqtt5 = protocol.strip() == "5"
         self.connected = threading.Event()
         self._pending: dict[int, Future[None]] = {}
+        self._early: dict[int, object] = {}  # mid -> the reason code of a PUBACK that came before its future
         self._lock = threading.Lock()
         self.client = self._make_client()
 
@@ -77,14 +85,24 @@ class GatewayPublisher:
         self.client.loop_stop()
 
     def publish_future(self, topic: str, payload: bytes) -> Future[None]:
-        """Publish with QoS 1; the future completes when the broker has acknowledged it."""
+        """Publish with QoS 1; the future completes when the broker has acknowledged it.
+
+        ``client.publish`` runs without our lock held: paho calls :meth:`_on_publish` while
+        holding its own locks, so taking ours around ``publish`` would invert the lock order
+        and deadlock under load. A PUBACK that beats the registration of its mid is kept in
+        ``_early`` and claimed here.
+        """
         done: Future[None] = Future()
-        with self._lock:  # held until the mid is registered, so a fast PUBACK cannot be missed
-            info = self.client.publish(topic, payload, qos=1)
-            if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
-                done.set_exception(PublishRefused(mqtt.error_string(info.rc)))
-            else:
+        info = self.client.publish(topic, payload, qos=1)
+        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+            done.set_exception(PublishRefused(mqtt.error_string(info.rc)))
+            return done
+        with self._lock:
+            early = self._early.pop(info.mid, None)
+            if early is None:
                 self._pending[info.mid] = done
+        if early is not None:
+            self._complete(done, early)
         return done
 
     async def publish(self, topic: str, payload: bytes) -> None:
@@ -97,7 +115,14 @@ class GatewayPublisher:
     def _on_publish(self, _client, _userdata, mid, reason_code, _properties) -> None:
         with self._lock:
             done = self._pending.pop(mid, None)
-        if done is None or done.done():
+            if done is None:
+                self._early[mid] = reason_code
+                return
+        self._complete(done, reason_code)
+
+    @staticmethod
+    def _complete(done: Future[None], reason_code) -> None:
+        if done.done():
             return
         if reason_code.is_failure:
             done.set_exception(PublishRefused(str(reason_code)))

@@ -79,3 +79,20 @@ def test_quarantine_message_carries_reason_and_raw_bytes():
     body = json.loads(payload)
     assert body["device_id"] is None and body["reason"] == "bad_checksum"
     assert base64.b64decode(body["raw"]) == b"\x7e\x01\x7e"
+
+
+def test_thousands_of_publishes_at_once_all_complete(broker):
+    """PUBACKs racing new publishes: every future completes (no lost ack, no lock-order deadlock)."""
+    publisher = GatewayPublisher(broker.url, "gw-burst")
+    publisher.start()
+    try:
+        assert publisher.wait_connected(10)
+
+        async def burst():
+            await asyncio.wait_for(publisher.publish_all(
+                [(device_topic(f"t-{i % 50}", "gps"), b'{"n":%d}' % i) for i in range(5000)]), 60)
+
+        asyncio.run(burst())
+        assert publisher._pending == {} and publisher._early == {}
+    finally:
+        publisher.stop()
