@@ -12,6 +12,9 @@ app = typer.Typer(help="wasteflow: industrial solid waste tracked from generator
                        "reconciled, and audited.", no_args_is_help=True, add_completion=False)
 admin = typer.Typer(help="Administration: the administrator's key.", no_args_is_help=True)
 app.add_typer(admin, name="admin")
+gateway = typer.Typer(help="Device gateways (devices.md): what devices in the field speak, translated to the "
+                           "canonical MQTT topics for the bridge.", no_args_is_help=True)
+app.add_typer(gateway, name="gateway")
 
 
 def _host_port(value: str) -> tuple[str, int]:
@@ -151,6 +154,27 @@ def broker_certs(host: list[str] = typer.Option(..., "--host", help="a name or a
 
     for path in make_trial_certificates(host, days).write(out):
         typer.echo(f"wrote {path}", err=True)
+
+
+JT808_HELP = (
+    "Take JT/T 808 (2013 and 2019) terminals over TCP and publish their fixes to the broker.\n\n"
+    "Register each terminal through the API first: POST /v1/devices with \"protocol\": \"jt808\" and "
+    "\"terminal_id\" (the terminal's phone number; a vendor \"load_item\" is optional). Then point the terminal "
+    "at this host and port: it registers (0x0100), authenticates with the code it is given (0x0102) and reports "
+    "(0x0200, 0x0704). A terminal is acknowledged only after the broker has acknowledged its data.\n\n"
+    "Reads the registry from WASTEFLOW_DATABASE_URL; publishes to WASTEFLOW_MQTT_URL (use the gateway's broker "
+    "account). Also: WASTEFLOW_JT808_ALLOW (networks allowed to connect), WASTEFLOW_JT808_IDLE_S, "
+    "WASTEFLOW_JT808_MAX_CONNECTIONS, WASTEFLOW_JT808_QUARANTINE_PER_MINUTE. See docs/devices.md."
+)
+
+
+@gateway.command("jt808", help=JT808_HELP)
+def gateway_jt808(listen: str = typer.Option(None, "--listen", help="host:port for terminals "
+                                             "(default: WASTEFLOW_JT808_LISTEN, 127.0.0.1:7808)")) -> None:
+    """The JT/T 808 gateway (help: JT808_HELP)."""
+    from mqtt_bridge.gateways.jt808.__main__ import main
+
+    raise typer.Exit(main(listen))
 
 
 @admin.command("bootstrap")

@@ -68,6 +68,17 @@ class Settings(ThresholdSettings):
     bridge_metrics_http: str = ""
     """host:port for the bridge's Prometheus metrics (e.g. ``0.0.0.0:9100``); empty: not served."""
 
+    # JT/T 808 gateway (devices.md)
+    jt808_listen: str = "127.0.0.1:7808"
+    """host:port ``wasteflow gateway jt808`` listens on for terminals (``0.0.0.0:7808`` to take the field)."""
+    jt808_allow: str = ""
+    """Comma-separated networks (``10.0.0.0/8, 203.0.113.7``) allowed to connect; empty: any address."""
+    jt808_idle_s: float = 180.0
+    """A terminal that sends nothing this long (3 heartbeat intervals) is disconnected."""
+    jt808_max_connections: int = 20_000
+    jt808_quarantine_per_minute: int = 120
+    """A connection with more frames quarantined in a minute is closed (a broken or hostile peer)."""
+
     telemetry_retention_days: int = 0
     """Raw fixes and load readings older than this are dropped by ``wasteflow maintain`` (0: keep all)."""
 

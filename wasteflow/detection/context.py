@@ -32,6 +32,10 @@ from .track import LoadSeries, Track, to_datetime
 
 T = TypeVar("T")
 
+FROM_TICKETS = frozenset({"TONNAGE_SURPLUS", "DECLARATION_MISMATCH", "ACCEPTANCE_MISMATCH", "MISSING_TICKET",
+                          "NO_TRACK"})
+"""Codes whose evidence is tickets and signatures, not the track: no gateway to name for them."""
+
 
 @dataclass(frozen=True)
 class Window:
@@ -165,6 +169,9 @@ class TripContext:
         return bool(self.track.verified[first : last + 1].all())
 
     def draft(self, code, severity, start, end, location, evidence, verified, key) -> FindingDraft:
+        via = self.gateways(start, end) if code not in FROM_TICKETS else []
+        if via:  # readings that came through a gateway say so, beside "verified" (devices.md)
+            evidence = {**evidence, "via": via}
         return FindingDraft(
             code=code,
             severity=severity,
@@ -177,6 +184,15 @@ class TripContext:
             verified=bool(verified),
             episode_key=key,
         )
+
+    def gateways(self, start: datetime | None, end: datetime | None) -> list[str]:
+        """The gateways the fixes and load readings of [start, end] came through (most come through none)."""
+        low = start.timestamp() if start is not None else -math.inf
+        high = end.timestamp() if end is not None else math.inf
+        i, j = self.track.index_range(low, high)
+        names = {f.via for f in self.track.fixes[i:j] if f.via}
+        names.update(r.via for r in self.loads.between(low, high).readings if r.via)
+        return sorted(names)
 
     def now_dt(self) -> datetime | None:
         """The latest event time known (last fix or reading in the window)."""

@@ -23,6 +23,7 @@ class Fix:
     device_id: str
     verified: bool = True
     speed_kmh: float | None = None
+    via: str | None = None  # the gateway it came through (jt808, ...); None: from the device itself
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class LoadReading:
     seq: int
     device_id: str
     verified: bool = True
+    via: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
@@ -213,7 +214,8 @@ def track_features(session: Session, principal: Principal, window: Window, regio
                 yield {"type": "Feature", "geometry": geometry, "properties": {
                     "kind": "track", **base, "fixes": len(fixes), "first_fix_at": _time(fixes[0].ts),
                     "last_fix_at": _time(fixes[-1].ts), "times": [_time(f.ts) for f in fixes],
-                    "unverified_fixes": sum(1 for f in fixes if not f.verified)}}
+                    "unverified_fixes": sum(1 for f in fixes if not f.verified),
+                    "fixes_via": dict(Counter(f.via for f in fixes if f.via))}}
             for finding in found[manifest.manifest_no]:
                 if finding.location and finding.status != "withdrawn":
                     yield {"type": "Feature", "geometry": finding.location, "properties": {

@@ -72,7 +72,8 @@ def load_trip(session: Session, manifest: Manifest, places: PlaceDirectory) -> T
     places.refresh(session)
     route = shape(manifest.route) if manifest.route else None
     fixes = tuple(Fix(*row) for row in tracks.trip_fix_rows(session, manifest))
-    loads = tuple(LoadReading(ts=r.ts, load_kg=r.load_kg, seq=r.seq, device_id=r.device_id, verified=r.verified)
+    loads = tuple(LoadReading(ts=r.ts, load_kg=r.load_kg, seq=r.seq, device_id=r.device_id, verified=r.verified,
+                              via=r.via)
                   for r in tracks.trip_loads(session, manifest))
     return Trip(
         manifest_no=manifest.manifest_no, plate=manifest.vehicle_plate, waste_code=manifest.waste_code,

@@ -27,7 +27,8 @@ def track_collection(trip: Trip, nearby: list[Place], findings: list[dict], th: 
         features.append(_feature(mapping(trip.route), kind="route", corridor_m=trip.corridor_m))
     fixes = sorted(trip.fixes, key=lambda f: (f.ts, f.seq))
     features += [_feature({"type": "Point", "coordinates": [f.lon, f.lat]}, kind="fix", ts=_iso(f.ts), seq=f.seq,
-                          speed_kmh=f.speed_kmh, verified=f.verified, device_id=f.device_id) for f in fixes]
+                          speed_kmh=f.speed_kmh, verified=f.verified, via=f.via, device_id=f.device_id)
+                 for f in fixes]
     features += [_feature({"type": "Point", "coordinates": [s.lon, s.lat]}, kind="stop", start=_iso(s.start),
                           end=_iso(s.end), duration_s=round(s.duration_s), fixes=s.fix_count)
                  for s in find_stops(fixes, th)] if fixes else []

@@ -8,6 +8,7 @@ Detection, the track, the trip summary, exports and live detection all read thro
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -84,7 +85,8 @@ def trip_fix_rows(session: Session, manifest: Manifest) -> list:
     """The trip's fixes as plain rows (no ORM objects): what detection reads, fast."""
     condition = _within(session, windows(session, manifest), "gps", GpsFix.device_id, GpsFix.ts)
     return list(session.execute(
-        select(GpsFix.ts, GpsFix.lon, GpsFix.lat, GpsFix.seq, GpsFix.device_id, GpsFix.verified, GpsFix.speed_kmh)
+        select(GpsFix.ts, GpsFix.lon, GpsFix.lat, GpsFix.seq, GpsFix.device_id, GpsFix.verified, GpsFix.speed_kmh,
+               GpsFix.via)
         .where(condition).order_by(col(GpsFix.ts))).all())
 
 
@@ -100,5 +102,6 @@ def trip_summary(fixes: list[GpsFix], loads: list[LoadReading]) -> dict:
         "last_fix_at": fixes[-1].ts if fixes else None,
         "distance_m": round(_GEOD.line_length([f.lon for f in fixes], [f.lat for f in fixes])) if len(fixes) > 1 else 0,
         "unverified_fixes": sum(1 for f in fixes if not f.verified),
+        "fixes_via": dict(Counter(f.via for f in fixes if f.via)),
         "load_readings": len(loads),
     }
