@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api._helpers import invalid, problem, violation
+from tests.utils.api import invalid, problem, violation
 
 
 @pytest.fixture(scope="module")

@@ -7,14 +7,14 @@ import base64
 import json
 
 import pytest
-from _bridge_support import NOW, SECRET, gps_fix, load_reading, parse, topic, unsigned, weigh_ticket
 from sqlalchemy import select
 from sqlmodel import Session
 
 from mqtt_bridge.gateways.publisher import quarantine_message
 from mqtt_bridge.parsing import Accepted, DeviceInfo, Rejected, parse_message
 from mqtt_bridge.store import TelemetryStore
-from tests.support import build_world
+from tests.utils.bridge import NOW, SECRET, gps_fix, load_reading, parse, topic, unsigned, weigh_ticket
+from tests.utils.world import build_world
 from wasteflow.database import get_engine
 from wasteflow.quarantine.models import QuarantinedMessage
 from wasteflow.tickets.models import WeighTicket

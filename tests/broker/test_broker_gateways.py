@@ -1,7 +1,7 @@
 """The JT/T 808 gateway's broker account on a real Mosquitto with generated files: it publishes the
 readings of registered terminals and its own quarantine, nothing else; devices cannot write a
 gateway's quarantine; terminals behind the gateway have no broker account; no device can take a
-service account's name."""
+service account's name (the registry refuses such ids: tests/broker/test_broker_security.py)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,19 @@ import time
 
 import pytest
 
-from tests.broker.test_broker_security import ALERT_PASSWORD, BRIDGE_PASSWORD, connect, publish_ack, subscriber
-from tests.brokers import start_mosquitto
+from tests.utils.brokers import connect, publish_ack, start_mosquitto, subscriber
 from wasteflow.broker.service import all_accounts, write_files
 
 pytestmark = pytest.mark.mosquitto
 
+BRIDGE_PASSWORD = "bridge-secret-for-tests"
+ALERT_PASSWORD = "alerts-secret-for-tests"
 JT808_PASSWORD = "jt808-secret-for-tests"
 
 
 @pytest.fixture
 def terminals(world):
-    for device_id, terminal_id in (("jt-1", "13900000001"), ("wasteflow-jt808", "13900000002")):
+    for device_id, terminal_id in (("jt-1", "13900000001"), ("jt-2", "13900000002")):
         response = world.post("/v1/devices", {"id": device_id, "kind": "gps", "vehicle_plate": "蒙B12345",
                                               "protocol": "jt808", "terminal_id": terminal_id}, "transporter")
         assert response.status_code == 201, response.text
@@ -67,7 +68,7 @@ def test_devices_cannot_write_a_gateways_quarantine_and_terminals_have_no_accoun
     acl = (secured_broker.auth_dir / "acl").read_text()
     assert "user jt-1\n" not in acl, "a terminal behind the gateway never speaks MQTT: no account"
     passwords = (secured_broker.auth_dir / "passwords").read_text()
-    assert passwords.count("wasteflow-jt808:") == 1, "a device named like the gateway does not get an account"
+    assert passwords.count("wasteflow-jt808:") == 1 and "\njt-2:" not in passwords
     impostor, rc = connect(secured_broker, "wasteflow-jt808", "not-the-gateway-password", "impostor")
     impostor.loop_stop()
     assert rc.is_failure

@@ -6,14 +6,11 @@ topics; it cannot read anybody's data; anonymous clients cannot connect at all.
 
 from __future__ import annotations
 
-import threading
 import time
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.reasoncodes import ReasonCode
 
-from tests.utils.brokers import start_mosquitto
+from tests.utils.brokers import connect, publish_ack, start_mosquitto, subscriber
 from wasteflow.broker.files import Account, without_impostors
 from wasteflow.broker.service import all_accounts, write_files
 from wasteflow.database import session_scope
@@ -33,58 +30,6 @@ def secured_broker(world, engine, tmp_path):
         "allow_anonymous": "false", "password_file": str(auth / "passwords"), "acl_file": str(auth / "acl")})
     yield broker
     broker.stop()
-
-
-def connect(broker, username: str | None, password: str | None, client_id: str):
-    """Connect with MQTT 5; returns (client, CONNACK reason code)."""
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-    if username is not None:
-        client.username_pw_set(username, password)
-    result: dict = {}
-    done = threading.Event()
-
-    def on_connect(_c, _u, _f, reason_code, _p):
-        result["rc"] = reason_code
-        done.set()
-
-    client.on_connect = on_connect
-    client.connect(broker.host, broker.port)
-    client.loop_start()
-    assert done.wait(10), "no CONNACK"
-    return client, result["rc"]
-
-
-def subscriber(broker, username, password, topic):
-    client, rc = connect(broker, username, password, f"sub-{username}-{time.monotonic_ns()}")
-    assert not rc.is_failure, rc
-    received: list[tuple[str, bytes]] = []
-    granted: dict = {}
-    subscribed = threading.Event()
-    client.on_message = lambda _c, _u, m: received.append((m.topic, m.payload))
-
-    def on_subscribe(_c, _u, _mid, reason_codes, _p):
-        granted["codes"] = reason_codes
-        subscribed.set()
-
-    client.on_subscribe = on_subscribe
-    client.subscribe(topic, qos=1)
-    assert subscribed.wait(10)
-    return client, received, granted["codes"]
-
-
-def publish_ack(client, topic: str, payload: bytes) -> ReasonCode:
-    """Publish QoS 1 and return the PUBACK reason code MQTT 5 gives back."""
-    codes: dict = {}
-    done = threading.Event()
-
-    def on_publish(_c, _u, mid, reason_code, _p):
-        codes[mid] = reason_code
-        done.set()
-
-    client.on_publish = on_publish
-    info = client.publish(topic, payload, qos=1)
-    assert done.wait(10), "no PUBACK"
-    return codes[info.mid]
 
 
 def test_anonymous_client_cannot_connect(secured_broker):

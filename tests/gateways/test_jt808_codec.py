@@ -26,7 +26,7 @@ from mqtt_bridge.gateways.jt808.framing import (
     encode_frame,
     escape,
 )
-from tests.gateways import jt808_frames as golden
+from tests.utils import jt808_frames as golden
 
 EXAMPLES = int(os.environ.get("JT808_FUZZ_EXAMPLES", "300"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])

@@ -18,7 +18,7 @@ from mqtt_bridge.gateways.jt808.directory import auth_code
 from mqtt_bridge.gateways.jt808.framing import V2013, V2019, Frame, Header, decode_frame, encode_frame
 from mqtt_bridge.gateways.jt808.session import Outcome, Session, Terminal
 from mqtt_bridge.gateways.jt808.translate import LoadItem
-from tests.gateways import jt808_frames as golden
+from tests.utils import jt808_frames as golden
 
 NOW = datetime(2026, 11, 23, 0, 5, tzinfo=UTC)
 PHONE = "013912345678"

@@ -31,7 +31,7 @@ from mqtt_bridge.gateways.jt808.server import Jt808Gateway
 from mqtt_bridge.gateways.publisher import GatewayPublisher
 from mqtt_bridge.worker import BridgeWorker
 from simulators.jt808_terminal import Fix, Refused, Terminal
-from tests.brokers import REPO, free_port, start_mosquitto, table_count, wait_for_count, wait_port
+from tests.utils.brokers import REPO, free_port, start_mosquitto, table_count, wait_for_count, wait_port
 from wasteflow.config import Settings
 from wasteflow.database import get_engine
 from wasteflow.tracks.models import GpsFix

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.reasoncodes import ReasonCode
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED_CONF = REPO / "deploy" / "mosquitto" / "mosquitto.conf"
@@ -207,6 +208,61 @@ def start_mosquitto(tmp_path: Path | str, port: int | None = None,
     broker = MosquittoProcess(port=port, workdir=workdir, conf_path=conf, persistence_dir=persistence,
                               log_path=workdir / "mosquitto.log", tls_port=tls_port)
     return broker.start()
+
+
+# --- MQTT 5 clients that report what the broker answered (the security tests) --------------------
+
+
+def connect(broker, username: str | None, password: str | None, client_id: str):
+    """Connect with MQTT 5; returns (client, CONNACK reason code)."""
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    if username is not None:
+        client.username_pw_set(username, password)
+    result: dict = {}
+    done = threading.Event()
+
+    def on_connect(_c, _u, _f, reason_code, _p):
+        result["rc"] = reason_code
+        done.set()
+
+    client.on_connect = on_connect
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    assert done.wait(10), "no CONNACK"
+    return client, result["rc"]
+
+
+def subscriber(broker, username, password, topic):
+    client, rc = connect(broker, username, password, f"sub-{username}-{time.monotonic_ns()}")
+    assert not rc.is_failure, rc
+    received: list[tuple[str, bytes]] = []
+    granted: dict = {}
+    subscribed = threading.Event()
+    client.on_message = lambda _c, _u, m: received.append((m.topic, m.payload))
+
+    def on_subscribe(_c, _u, _mid, reason_codes, _p):
+        granted["codes"] = reason_codes
+        subscribed.set()
+
+    client.on_subscribe = on_subscribe
+    client.subscribe(topic, qos=1)
+    assert subscribed.wait(10)
+    return client, received, granted["codes"]
+
+
+def publish_ack(client, topic: str, payload: bytes) -> ReasonCode:
+    """Publish QoS 1 and return the PUBACK reason code MQTT 5 gives back."""
+    codes: dict = {}
+    done = threading.Event()
+
+    def on_publish(_c, _u, mid, reason_code, _p):
+        codes[mid] = reason_code
+        done.set()
+
+    client.on_publish = on_publish
+    info = client.publish(topic, payload, qos=1)
+    assert done.wait(10), "no PUBACK"
+    return codes[info.mid]
 
 
 # --- the bridge as a subprocess ----------------------------------------------------------------
