@@ -18,7 +18,8 @@ COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
 SERVICES = COMPOSE["services"]
 WASTEFLOW_SERVICES = [name for name, s in SERVICES.items() if s.get("image", "").startswith("wasteflow")]
 EXTRA_VARIABLES = {"WASTEFLOW_BRIDGE_CLIENT_ID", "WASTEFLOW_BROKER_BRIDGE_PASSWORD", "WASTEFLOW_BROKER_ALERT_PASSWORD",
-                   "WASTEFLOW_BROKER_BRIDGE_USER", "WASTEFLOW_BROKER_ALERT_USER", "WASTEFLOW_LOG_LEVEL"}
+                   "WASTEFLOW_BROKER_BRIDGE_USER", "WASTEFLOW_BROKER_ALERT_USER", "WASTEFLOW_LOG_LEVEL",
+                   "WASTEFLOW_BROKER_JT808_USER", "WASTEFLOW_BROKER_JT808_PASSWORD"}
 """Read outside the settings object: by the bridge's entry point and by `wasteflow broker-config` options."""
 
 
@@ -51,11 +52,26 @@ def test_options_given_to_commands_exist():
     root = get_command(app)
     for service in WASTEFLOW_SERVICES:
         command = SERVICES[service]["command"]
-        declared = {opt for p in root.commands[command[1]].params
-                    for opt in [*getattr(p, "opts", []), *getattr(p, "secondary_opts", [])]}
-        for word in command[2:]:
+        target, words = root.commands[command[1]], command[2:]
+        if words and words[0] in getattr(target, "commands", {}):  # a group's sub-command: `gateway jt808`
+            target, words = target.commands[words[0]], words[1:]
+        declared = {opt for p in target.params for opt in [*getattr(p, "opts", []), *getattr(p, "secondary_opts", [])]}
+        for word in words:
             if word.startswith("--"):
                 assert word in declared, f"{service}: {word} is not an option of `wasteflow {command[1]}`"
+
+
+def test_the_jt808_gateway_takes_terminals_under_its_own_broker_account():
+    gateway = SERVICES["gateway-jt808"]
+    assert gateway["command"] == ["wasteflow", "gateway", "jt808"]
+    environment = gateway["environment"]
+    host, _, port = environment["WASTEFLOW_JT808_LISTEN"].rpartition(":")
+    assert host == "0.0.0.0" and [str(p) for p in gateway["ports"]] == [f"{port}:{port}"]
+    assert environment["WASTEFLOW_MQTT_URL"].startswith("mqtt://wasteflow-jt808:${BROKER_JT808_PASSWORD:?")
+    broker_config = SERVICES["broker-config"]["environment"]
+    assert broker_config["WASTEFLOW_BROKER_JT808_PASSWORD"].startswith("${BROKER_JT808_PASSWORD:?"), \
+        "broker-config must create the account the gateway logs in with"
+    assert {"migrate", "mosquitto"} <= set(gateway["depends_on"])
 
 
 def test_variables_are_known_settings():
