@@ -14,6 +14,9 @@ class TripSummary(BaseModel):
     last_fix_at: datetime | None
     distance_m: int = Field(description="along the fixes, on the WGS 84 ellipsoid")
     unverified_fixes: int
+    fixes_via: dict[str, int] = Field(default_factory=dict, description="fixes that came through a gateway, by "
+                                                                        "gateway (`jt808`, ...); the rest came "
+                                                                        "straight from their devices")
     load_readings: int
 
 
