@@ -32,6 +32,7 @@ from mqtt_bridge.gateways.publisher import GatewayPublisher
 from mqtt_bridge.worker import BridgeWorker
 from simulators.jt808_terminal import Fix, Refused, Terminal
 from tests.utils.brokers import REPO, free_port, start_mosquitto, table_count, wait_for_count, wait_port
+from tests.utils.monitoring import CEMENT, Drive, along, base_time
 from wasteflow.config import Settings
 from wasteflow.database import get_engine
 from wasteflow.tracks.models import GpsFix
@@ -322,3 +323,59 @@ def test_poisoned_frames_are_quarantined_and_the_connection_lives_on(terminals, 
     assert bytes(rows[1].payload) == bad_checksum and rows[1].device_id == "jt-1"
     assert {r.topic for r in rows} == {"wf/v1/quarantine/jt808"}
     assert wait_for_count(engine, "gps_fix", 1, timeout=15) == 1
+
+
+# --- blind-area back-fill is late data ----------------------------------------------------------------
+
+
+def test_a_blind_area_upload_after_receipt_re_reconciles_and_raises_a_finding_via_jt808(
+        terminals, engine, db_url, broker, bridge):
+    """A truck stops in a tunnel; its terminal, out of coverage, keeps the fixes and uploads them
+    (0x0704 type 1) after the receipt is signed: the trip is reconciled again, and the stop it
+    reveals is a finding whose evidence says the fixes came via jt808, unverified."""
+    from wasteflow.live import attach_live_detection
+
+    world = terminals
+    detector = attach_live_detection(bridge)
+    t0 = base_time()
+    no = world.file(at=(t0 - timedelta(minutes=20)).isoformat())
+    assert world.post(f"/v1/manifests/{no}/dispatch", {"at": t0.isoformat()}, "generator").status_code == 200
+    drive = Drive(t0).fix().go(along(0.3))
+    before_tunnel = drive.take()
+    drive.go(along(0.4)).stay(720).go(along(0.45))
+    in_tunnel = drive.take()
+    drive.go(CEMENT).stay(60)
+    after_tunnel = drive.take()
+
+    def as_fixes(points):
+        return [Fix(lat, lon, t, speed_kmh=40, direction=60, load_state=3) for t, lon, lat in points]
+
+    async def report(points, blind_area=False):
+        async with gateway(db_url, broker.url) as running:
+            terminal = await Terminal(PHONE_2013).login("127.0.0.1", running.port)
+            assert (await terminal.report_batch(as_fixes(points), blind_area=blind_area)).result == m.OK
+            await terminal.close()
+
+    try:
+        asyncio.run(report(before_tunnel + after_tunnel))
+        assert wait_for_count(engine, "gps_fix", len(before_tunnel) + len(after_tunnel), timeout=30) > 0
+        time.sleep(1.5)  # live detection has seen them
+        body = world.post(f"/v1/manifests/{no}/receive", {"accepted_kg": 30000,
+                                                           "at": (drive.t + timedelta(minutes=2)).isoformat()},
+                          "receiver").json()
+        assert body["status"] == "reconciled"
+        assert "GPS_GAP" in [f["code"] for f in body["findings"]]
+        asyncio.run(report(in_tunnel, blind_area=True))
+        deadline = time.monotonic() + 30
+        stops: list = []
+        while not stops and time.monotonic() < deadline:
+            time.sleep(0.3)
+            found = world.get("/v1/findings", "regulator", manifest_no=no).json()["items"]
+            stops = [f for f in found if f["code"] == "UNAUTHORIZED_STOP"]
+    finally:
+        detector.stop()
+    assert stops, "the back-filled stop was never found"
+    (stop,) = stops
+    assert stop["evidence"]["via"] == ["jt808"] and stop["verified"] is False
+    gap = [f for f in world.get("/v1/findings", "regulator", manifest_no=no).json()["items"] if f["code"] == "GPS_GAP"]
+    assert gap and gap[0]["status"] == "withdrawn", "the tunnel's gap is filled: the finding is withdrawn"
