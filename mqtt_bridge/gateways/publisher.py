@@ -55,9 +55,12 @@ class GatewayPublisher:
         self.client_id = client_id
         self.mqtt5 = protocol.strip() == "5"
         self.connected = threading.Event()
-        self._pending: dict[int, Future[None]] = {}
+        self._pending: dict[int, Future[None] | asyncio.Future[None]] = {}
         self._early: dict[int, object] = {}  # mid -> the reason code of a PUBACK that came before its future
         self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None  # where publish() futures live
+        self._ready: list[tuple[asyncio.Future[None], object]] = []  # PUBACKs for the loop, not yet delivered
+        self._wake_scheduled = False
         self.client = self._make_client()
 
     def _make_client(self) -> mqtt.Client:
@@ -102,15 +105,58 @@ class GatewayPublisher:
             if early is None:
                 self._pending[info.mid] = done
         if early is not None:
-            self._complete(done, early)
+            self._settle(done, early)
         return done
 
     async def publish(self, topic: str, payload: bytes) -> None:
-        await asyncio.wrap_future(self.publish_future(topic, payload))
+        await self._publish_in_loop(topic, payload)
 
     async def publish_all(self, messages: list[tuple[str, bytes]]) -> None:
         """All of them acknowledged, or the first failure raised."""
-        await asyncio.gather(*(self.publish(topic, payload) for topic, payload in messages))
+        await asyncio.gather(*(self._publish_in_loop(topic, payload) for topic, payload in messages))
+
+    def _publish_in_loop(self, topic: str, payload: bytes) -> asyncio.Future[None]:
+        """An asyncio future for the PUBACK, completed on the event loop.
+
+        PUBACKs arriving together are handed to the loop in one wake-up (:meth:`_deliver`),
+        not one thread-safe call each: under load that is most of a gateway's overhead.
+        """
+        loop = asyncio.get_running_loop()
+        if self._loop is None or self._loop.is_closed():
+            self._loop = loop
+        if loop is not self._loop:  # a second event loop: the general path
+            return asyncio.wrap_future(self.publish_future(topic, payload))
+        done: asyncio.Future[None] = loop.create_future()
+        info = self.client.publish(topic, payload, qos=1)
+        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+            done.set_exception(PublishRefused(mqtt.error_string(info.rc)))
+            return done
+        with self._lock:
+            early = self._early.pop(info.mid, None)
+            if early is None:
+                self._pending[info.mid] = done
+        if early is not None:
+            self._settle(done, early)
+        return done
+
+    def _hand_over(self, done: asyncio.Future[None], reason_code) -> None:
+        """From paho's thread: queue a PUBACK for the loop, waking it only if it is not already due."""
+        with self._lock:
+            self._ready.append((done, reason_code))
+            if self._wake_scheduled:
+                return
+            self._wake_scheduled = True
+        try:
+            done.get_loop().call_soon_threadsafe(self._deliver)
+        except RuntimeError:  # the loop has closed: nobody waits for these any more
+            pass
+
+    def _deliver(self) -> None:
+        with self._lock:
+            ready, self._ready = self._ready, []
+            self._wake_scheduled = False
+        for done, reason_code in ready:
+            self._settle(done, reason_code)
 
     def _on_publish(self, _client, _userdata, mid, reason_code, _properties) -> None:
         with self._lock:
@@ -118,10 +164,13 @@ class GatewayPublisher:
             if done is None:
                 self._early[mid] = reason_code
                 return
-        self._complete(done, reason_code)
+        if isinstance(done, asyncio.Future):
+            self._hand_over(done, reason_code)
+        else:
+            self._settle(done, reason_code)
 
     @staticmethod
-    def _complete(done: Future[None], reason_code) -> None:
+    def _settle(done: Future[None] | asyncio.Future[None], reason_code) -> None:
         if done.done():
             return
         if reason_code.is_failure:

@@ -19,6 +19,7 @@ import contextlib
 import ipaddress
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,10 +46,16 @@ class GatewayCounters:
     published: int = 0
     publish_failures: int = 0
 
+    answer_s: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
+    """Recent frame-read to answer-written times (publish and PUBACK included)."""
+
     def line(self, open_connections: int, terminals: int) -> str:
+        times = sorted(self.answer_s)
+        p50, p99 = (times[len(times) // 2], times[int(len(times) * 0.99)]) if times else (0.0, 0.0)
         return (f"{open_connections} connections open ({self.connections} accepted, {self.refused} refused, "
                 f"{self.idle_closed} closed idle); {self.frames} frames, {self.accepted} location reports, "
-                f"{self.published} messages published, {self.publish_failures} publish failures; "
+                f"{self.published} messages published, {self.publish_failures} publish failures; answered in "
+                f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms (last {len(times)}); "
                 f"{terminals} terminals registered")
 
 
@@ -137,19 +144,22 @@ class Jt808Gateway:
             data = await reader.read(READ_CHUNK)
             if not data:
                 return
-            connection.last_seen = time.monotonic()
+            connection.last_seen = arrived = time.monotonic()
             for run in splitter.feed(data):
-                if not await self._handle(connection, run):
+                if not await self._handle(connection, run, arrived):
                     return
 
-    async def _handle(self, connection: Connection, run: bytes) -> bool:
+    async def _handle(self, connection: Connection, run: bytes, arrived: float) -> bool:
         """One run of bytes: decode, let the session decide, carry it out. False: close the connection."""
         self.counters.frames += 1
         decoded = decode_frame(run)
         if isinstance(decoded, Frame) and decoded.header.msg_id in (m.REGISTER, m.AUTHENTICATE):
             await self.directory.ensure(decoded.header.terminal_id)
         outcome = connection.session.on_frame(decoded, self.clock())
-        return await self._carry_out(connection, outcome)
+        carry_on = await self._carry_out(connection, outcome)
+        if outcome.reply:
+            self.counters.answer_s.append(time.monotonic() - arrived)
+        return carry_on
 
     async def _carry_out(self, connection: Connection, outcome: Outcome) -> bool:
         """Publish, wait for every PUBACK, then reply. Nothing acknowledged if the broker refused anything."""
