@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 
     from mqtt_bridge.embedded import EmbeddedBroker
     from mqtt_bridge.worker import BridgeWorker
+    from simulators.jt808_uplink import Jt808Uplink
     from wasteflow.config import Settings
 
 DEFAULT_DIR = Path("wasteflow-demo")
@@ -155,6 +156,7 @@ class Demo:
     api: Api = field(init=False, repr=False)
     registry: Registry = field(init=False, repr=False)
     uplink: UplinkByDevice = field(init=False, repr=False)
+    jt808: Jt808Uplink = field(init=False, repr=False)
     stats: PlayStats = field(init=False, repr=False)
     outcome: Outcome = field(init=False, repr=False)
     result: DemoResult = field(init=False, repr=False)
@@ -270,12 +272,46 @@ def register_the_region(demo: Demo) -> None:
                        f"{len(demo.registry.secrets)} devices [dim]({demo.timings['setup_s']:.1f} s)[/dim]")
 
 
+JT808_TRANSPORTER = "t_shunda"
+"""The transporter whose trucks report as trucks in the field do: JT/T 808 terminals over TCP."""
+
+
 def connect_the_fleet(demo: Demo) -> None:
     """Every device publishes through one MQTT connection, unless a later step routes some elsewhere."""
     publisher = Publisher(demo.broker.url, "3.1.1", client_id="wasteflow-demo-fleet")
     publisher.connect()
     demo.uplink = UplinkByDevice(publisher)
     demo.on_shutdown(demo.uplink.close)
+
+
+def route_a_transporter_through_jt808(demo: Demo) -> None:
+    """One transporter's trucks report through JT/T 808 terminals and the real gateway.
+
+    Each of its trucks gets a terminal registered through the API (``"protocol": "jt808"``, its
+    phone number as ``terminal_id``); the truck's MQTT gps device stays registered, silent.
+    ``wasteflow gateway jt808`` runs as a process of its own, as in the stack (log:
+    ``jt808-gateway.log`` beside the report); the terminals run in a thread
+    (:class:`simulators.jt808_uplink.Jt808Uplink`), and what the fleet would publish for
+    those trucks goes to their terminals instead.
+    """
+    from simulators.jt808_uplink import Jt808Uplink, free_port, start_gateway, stop_gateway, terminal_ids
+
+    trucks = {v.gps_id: v for v in demo.region.vehicles if v.transporter == JT808_TRANSPORTER}
+    phones = terminal_ids(list(trucks))
+    key = demo.registry.keys[JT808_TRANSPORTER]
+    for gps_id, terminal_id in phones.items():
+        demo.api.post("/v1/devices", {"id": f"jt808-{gps_id}", "kind": "gps", "vehicle_plate": trucks[gps_id].plate,
+                                      "protocol": "jt808", "terminal_id": terminal_id}, key)
+    port = free_port()
+    gateway = start_gateway(demo.database_url, demo.broker.url, port, demo.out_dir / "jt808-gateway.log",
+                            mqtt_protocol="3.1.1")
+    demo.on_shutdown(lambda: stop_gateway(gateway))
+    demo.jt808 = Jt808Uplink(port, phones).start()
+    demo.on_shutdown(demo.jt808.close)
+    demo.uplink.route(list(phones), demo.jt808)
+    name = demo.region.enterprises[JT808_TRANSPORTER].name
+    demo.console.print(f"{len(phones)} trucks of {name} report through JT/T 808 terminals "
+                       f"(wasteflow gateway jt808 on 127.0.0.1:{port})")
 
 
 # --- the day ---------------------------------------------------------------------------------
@@ -381,6 +417,7 @@ STEPS: list[Step] = [
     start_the_api,
     register_the_region,
     connect_the_fleet,
+    route_a_transporter_through_jt808,
     play_the_day,
     read_back_the_day,
     write_the_report,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html as _html
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,6 +45,7 @@ def summary_numbers(outcome: Outcome) -> dict:
         "clean_flagged": [{"manifest_no": t.manifest_no, "code": f["code"], "severity": f["severity"],
                            "finding_id": f["id"]} for t, f in outcome.clean_flagged],
         "all_found": outcome.all_found, "clean_ok": outcome.clean_ok,
+        "findings_via": dict(Counter(via for f in outcome.raised for via in f.get("evidence", {}).get("via", []))),
     }
 
 
@@ -91,6 +92,9 @@ def print_summary(result: Any, console: Any) -> None:
                       + ", ".join(f"{tr.manifest_no} {f['code']}" for tr, f in outcome.clean_flagged[:10]))
     else:
         console.print(f"[green]No finding above info on the {n_clean} clean trips.[/green]")
+    via = Counter(v for f in outcome.raised for v in f.get("evidence", {}).get("via", []))
+    if via.get("jt808"):
+        console.print(f"{via['jt808']} finding(s) raised from JT/T 808 terminals' data (through the gateway).")
     if result.stats.errors:
         console.print(f"[red]{len(result.stats.errors)} API error(s)[/red], first: {result.stats.errors[0]}")
     console.print(f"\nReport: [bold cyan]{result.report_html.resolve()}[/bold cyan]  (numbers: {result.report_json})")
@@ -417,9 +421,18 @@ def _finding_items(d: ReportData, fs: list[dict]) -> str:
         window = f"{local_time(f['window']['start'])}–{local_time(f['window']['end'])}"
         items.append(f"<li>{marker}{_sev(f['severity'])} <span class='code'>{esc(f['code'])}</span> "
                      f"<span class='muted'>#{f['id']} · {window} · "
-                     f"{esc(_where(f))}{'' if f.get('verified') else ' · unverified data'}</span>"
+                     f"{esc(_where(f))}{'' if f.get('verified') else ' · unverified data'}{_via(f)}</span>"
                      f"<br>{esc(describe(f, d.site_names))}</li>")
     return "".join(items)
+
+
+def _via(f: dict) -> str:
+    """The gateways the finding's readings came through (JT/T 808 terminals), if any."""
+    via = f.get("evidence", {}).get("via") or []
+    return "".join(f" · via {esc(GATEWAY_NAMES.get(name, name))}" for name in via)
+
+
+GATEWAY_NAMES = {"jt808": "JT/T 808", "scale": "the scale gateway", "osmand": "OsmAnd"}
 
 
 def _where(f: dict) -> str:

@@ -107,3 +107,14 @@ def test_the_manifest_workflow_is_in_the_demo(demo):
     assert {("/receiver", "manifest.received"), ("/receiver", "revision.proposed"),
             ("/receiver", "revision.applied")} <= actions
     assert all(set(d) == {"to", "action", "id", "at", "signature_ok"} and d["signature_ok"] for d in done.deliveries)
+
+
+def test_one_transporters_trucks_report_through_the_jt808_gateway(demo, numbers):
+    """Their fixes come from JT/T 808 terminals over TCP, through `wasteflow gateway jt808`, and the
+    findings raised from them say so."""
+    assert demo.stats.errors == []
+    assert numbers["findings_via"].get("jt808", 0) >= 1, numbers["findings_via"]
+    via_jt808 = [f for f in demo.outcome.raised if "jt808" in f.get("evidence", {}).get("via", [])]
+    assert any(f["verified"] is False for f in via_jt808), "a terminal's fixes are unverified evidence"
+    log = (demo.report_html.parent / "jt808-gateway.log").read_text()
+    assert "jt808 gateway listening" in log and "Traceback" not in log

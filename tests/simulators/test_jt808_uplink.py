@@ -10,13 +10,13 @@ from sqlmodel import Session, select
 
 from mqtt_bridge.embedded import EmbeddedBroker
 from mqtt_bridge.worker import BridgeWorker
-from simulators.jt808_uplink import Jt808Uplink, terminal_ids
+from simulators.jt808_uplink import Jt808Uplink, free_port, start_gateway, stop_gateway, terminal_ids
 from tests.utils.brokers import wait_for_count
 from wasteflow.config import Settings
 from wasteflow.tracks.models import GpsFix
 
 
-def test_the_fleets_messages_arrive_through_terminals_and_the_gateway(world, engine, db_url):
+def test_the_fleets_messages_arrive_through_terminals_and_the_gateway(world, engine, db_url, tmp_path):
     ids = terminal_ids(["jt-a", "jt-b"])
     for device_id, terminal_id in ids.items():
         response = world.post("/v1/devices", {"id": device_id, "kind": "gps", "vehicle_plate": "蒙B12345",
@@ -32,7 +32,9 @@ def test_the_fleets_messages_arrive_through_terminals_and_the_gateway(world, eng
         worker = BridgeWorker(Settings(database_url=db_url, mqtt_url=broker.url, mqtt_protocol="3.1.1",
                                        bridge_batch_ms=50), client_id="uplink-test-bridge")
         worker.start()
-        uplink = Jt808Uplink(db_url, broker.url, ids, mqtt_protocol="3.1.1")
+        port = free_port()
+        gateway = start_gateway(db_url, broker.url, port, tmp_path / "gateway.log", mqtt_protocol="3.1.1")
+        uplink = Jt808Uplink(port, ids)
         try:
             assert worker.wait_connected(10)
             uplink.start()
@@ -44,6 +46,7 @@ def test_the_fleets_messages_arrive_through_terminals_and_the_gateway(world, eng
             assert wait_for_count(engine, "gps_fix", 31, timeout=30) == 31
         finally:
             uplink.close()
+            stop_gateway(gateway)
             worker.stop()
     with Session(engine) as session:
         rows = session.exec(select(GpsFix)).all()
