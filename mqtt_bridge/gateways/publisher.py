@@ -96,17 +96,21 @@ class GatewayPublisher:
         ``_early`` and claimed here.
         """
         done: Future[None] = Future()
+        self._publish(topic, payload, done)
+        return done
+
+    def _publish(self, topic: str, payload: bytes, done: Future[None] | asyncio.Future[None]) -> None:
+        """Publish QoS 1 and register ``done`` under its mid (or settle it now: refused, or already acknowledged)."""
         info = self.client.publish(topic, payload, qos=1)
         if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
             done.set_exception(PublishRefused(mqtt.error_string(info.rc)))
-            return done
+            return
         with self._lock:
             early = self._early.pop(info.mid, None)
             if early is None:
                 self._pending[info.mid] = done
         if early is not None:
             self._settle(done, early)
-        return done
 
     async def publish(self, topic: str, payload: bytes) -> None:
         await self._publish_in_loop(topic, payload)
@@ -127,16 +131,7 @@ class GatewayPublisher:
         if loop is not self._loop:  # a second event loop: the general path
             return asyncio.wrap_future(self.publish_future(topic, payload))
         done: asyncio.Future[None] = loop.create_future()
-        info = self.client.publish(topic, payload, qos=1)
-        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
-            done.set_exception(PublishRefused(mqtt.error_string(info.rc)))
-            return done
-        with self._lock:
-            early = self._early.pop(info.mid, None)
-            if early is None:
-                self._pending[info.mid] = done
-        if early is not None:
-            self._settle(done, early)
+        self._publish(topic, payload, done)
         return done
 
     def _hand_over(self, done: asyncio.Future[None], reason_code) -> None:

@@ -194,8 +194,8 @@ class Session:
             return self._refuse(frame, answer, batch.reason, m.MESSAGE_ERROR, batch.detail, now)
         locations = [item for item in batch.items if isinstance(item, m.Location)]
         if not locations:
-            first = batch.items[0] if batch.items else m.BodyError("bad_body", "an empty batch")
-            assert isinstance(first, m.BodyError)
+            errors = [item for item in batch.items if isinstance(item, m.BodyError)]
+            first = errors[0] if errors else m.BodyError("bad_body", "a batch of no locations")
             return self._refuse(frame, answer, first.reason, m.MESSAGE_ERROR, first.detail, now)
         outcome = self._publish(terminal, frame.header.serial, locations, now, batch.kind == m.BATCH_BLIND_AREA)
         outcome.add(self._batch_leftovers(frame, batch, terminal.device_id))
