@@ -26,6 +26,11 @@ from mqtt_bridge.worker import BrokerAddress
 log = logging.getLogger("wasteflow.gateway")
 
 QUARANTINE_TOPIC = "wf/v1/quarantine/{gateway}"
+MAX_QUARANTINE_RAW = 96 * 1024
+"""Raw bytes kept in one quarantine record. Base64 makes them a third larger: this keeps a record
+under the bridge's 256 KiB payload limit and the broker's packet limit, so no input, however
+large, can make a record the broker refuses (it would drop the gateway's connection and the
+record would be sent again, and again)."""
 
 
 class PublishRefused(RuntimeError):
@@ -43,6 +48,9 @@ def quarantine_message(gateway: str, device_id: str | None, reason: str, raw: by
     ``detail``, optional, is the human sentence the bridge keeps beside the reason
     (e.g. which checksum was expected).
     """
+    if len(raw) > MAX_QUARANTINE_RAW:
+        detail = f"{detail} (the first {MAX_QUARANTINE_RAW} of {len(raw)} bytes)".strip()
+        raw = raw[:MAX_QUARANTINE_RAW]
     body = {"device_id": device_id, "reason": reason, "raw": base64.b64encode(raw).decode("ascii")}
     if detail:
         body["detail"] = detail

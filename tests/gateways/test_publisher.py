@@ -96,3 +96,13 @@ def test_thousands_of_publishes_at_once_all_complete(broker):
         assert publisher._pending == {} and publisher._early == {}
     finally:
         publisher.stop()
+
+
+def test_a_quarantine_record_stays_under_the_brokers_and_the_bridges_limits():
+    from mqtt_bridge.gateways.publisher import MAX_QUARANTINE_RAW
+
+    _, payload = quarantine_message("jt808", "t-1", "incomplete", b"\x01" * (1024 * 1024), "3 of 700 packages")
+    body = json.loads(payload)
+    assert len(payload) < 256 * 1024
+    assert base64.b64decode(body["raw"]) == b"\x01" * MAX_QUARANTINE_RAW
+    assert body["detail"] == f"3 of 700 packages (the first {MAX_QUARANTINE_RAW} of 1048576 bytes)"
