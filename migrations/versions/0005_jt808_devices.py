@@ -1,7 +1,7 @@
 """JT/T 808 terminals in the registry: the protocol, the terminal id (phone number), the vendor load item.
 
 Revision ID: jt808_devices
-Revises: 0003
+Revises: workflow
 Create Date: 2026-11-27
 
 ``terminal_id`` is stored without leading zeros (so a terminal switched from 2013's 12
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 revision = "jt808_devices"
-down_revision = "0003"
+down_revision = "workflow"
 branch_labels = None
 depends_on = None
 
