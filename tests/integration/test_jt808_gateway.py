@@ -333,7 +333,7 @@ def test_a_blind_area_upload_after_receipt_re_reconciles_and_raises_a_finding_vi
     """A truck stops in a tunnel; its terminal, out of coverage, keeps the fixes and uploads them
     (0x0704 type 1) after the receipt is signed: the trip is reconciled again, and the stop it
     reveals is a finding whose evidence says the fixes came via jt808, unverified."""
-    from wasteflow.live import attach_live_detection
+    from wasteflow.wiring import attach_live_detection
 
     world = terminals
     detector = attach_live_detection(bridge)
