@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -102,17 +103,32 @@ def local_midnight(day: date) -> float:
     return datetime(day.year, day.month, day.day, tzinfo=TZ).timestamp()
 
 
-def yesterday() -> date:
-    return datetime.now(TZ).date() - timedelta(days=1)
+PAST_MARGIN_S = 300
+"""How far before now the default day's last event lies, at least."""
+
+
+def yesterday(now: float | None = None) -> date:
+    return datetime.fromtimestamp(time.time() if now is None else now, TZ).date() - timedelta(days=1)
 
 
 def plan_day(region: Region, trips: int, seed: int, day: date | None = None,
-             start_at: float | None = None, scenarios: tuple[sc.Scenario, ...] | None = None) -> Plan:
+             start_at: float | None = None, scenarios: tuple[sc.Scenario, ...] | None = None,
+             now: float | None = None) -> Plan:
     """Plan ``trips`` manifests (one of each violation scenario, the rest clean).
 
     ``day`` is the local calendar day (default yesterday in Asia/Shanghai); ``start_at``
     (epoch seconds) instead anchors the day's midnight anywhere, for live runs.
+    The default day lies wholly in the past: run just after local midnight, yesterday's
+    overnight trips would end in the future (and a signature may not), so the day is moved
+    back by what would overrun.
     """
+    if day is None and start_at is None:
+        now = time.time() if now is None else now
+        plan = plan_day(region, trips, seed, yesterday(now), None, scenarios)
+        overrun = plan.end - (now - PAST_MARGIN_S)
+        if overrun <= 0:
+            return plan
+        return plan_day(region, trips, seed, plan.day, local_midnight(plan.day) - overrun, scenarios)
     day = day or yesterday()
     midnight = start_at if start_at is not None else local_midnight(day)
     rng = random.Random(f"plan:{seed}")

@@ -139,3 +139,20 @@ def test_region_is_valid(region):
                 assert not polyline_enters(list(road.points), list(site.ring)), (road.name, site.key)
     for flow in region.flows:
         assert flow.waste_code in region.sites[flow.receiver].permitted
+
+
+@pytest.mark.parametrize("local_time", ["00:05", "00:40", "12:00", "23:59"])
+def test_the_default_day_lies_wholly_in_the_past(region, local_time):
+    """Run just after local midnight, yesterday's overnight trips would end in the future, where no
+    signature may lie; the default day is moved back instead, and keeps its shape."""
+    from datetime import datetime
+
+    from simulators.fleet import PAST_MARGIN_S, TZ
+
+    now = datetime.fromisoformat(f"2026-12-01T{local_time}:00").replace(tzinfo=TZ).timestamp()
+    plan = plan_day(region, 60, seed=5, now=now)
+    assert plan.end <= now - PAST_MARGIN_S and plan.events[-1].t <= now - PAST_MARGIN_S
+    assert plan.day == date(2026, 11, 30)
+    same_day = plan_day(region, 60, seed=5, day=date(2026, 11, 30))
+    assert [round(b.t - a.t, 6) for a, b in zip(plan.events, plan.events[1:], strict=False)] == [
+        round(b.t - a.t, 6) for a, b in zip(same_day.events, same_day.events[1:], strict=False)]

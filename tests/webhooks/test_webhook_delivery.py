@@ -164,3 +164,20 @@ def test_a_dead_endpoint_times_out_and_counts_as_a_failed_attempt(world, worker_
         [delivery] = deliveries(world, "generator", hook["id"])
         assert delivery["status"] == "pending" and "Timeout" in delivery["last_error"]
         assert datetime.fromisoformat(delivery["next_attempt_at"]) > datetime.now(UTC)
+
+
+def test_a_backlog_of_unheard_events_does_not_hide_the_next_one(world, worker_for, engine):
+    """Events written before any webhook existed (a day's work, say) fill more than one fan-out
+    batch; a round still reaches the event behind them."""
+    from wasteflow.database import session_scope
+    from wasteflow.webhooks.models import WebhookEvent
+
+    with session_scope(engine) as session:
+        for n in range(450):
+            session.add(WebhookEvent(action="manifest.filed", object_id=f"OLD-{n}", at=datetime.now(UTC),
+                                     manifest_no=f"OLD-{n}"))
+    with endpoint() as firm:
+        subscribe(world, "generator", firm.url, ["manifest.dispatched"])
+        manifest_no = dispatched(world)
+        assert worker_for().run_once() == 1
+        assert [json.loads(b)["id"] for b in firm.bodies()] == [manifest_no]

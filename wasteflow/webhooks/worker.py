@@ -65,9 +65,8 @@ class WebhookWorker:
     # --- one round -------------------------------------------------------------------------
 
     def run_once(self) -> int:
-        """Fan out what waits, deliver what is due; returns the number of deliveries attempted."""
-        with session_scope(self.engine) as session:
-            fan_out(session)
+        """Fan out everything that waits, deliver what is due; returns the number of deliveries attempted."""
+        self.fan_out_waiting()
         claims = self.claim_due()
         for claim, outcome in zip(claims, self.pool.map(self.deliver, claims), strict=True):
             self.record(claim, outcome)
@@ -83,6 +82,14 @@ class WebhookWorker:
                 stop.wait(self.settings.webhook_poll_s)
 
     # --- the steps -------------------------------------------------------------------------
+
+    def fan_out_waiting(self) -> None:
+        """Every waiting event, a batch per transaction. A backlog of events nobody hears (written
+        before any webhook existed) must not hide the ones behind it from this round."""
+        while True:
+            with session_scope(self.engine) as session:
+                if not fan_out(session):
+                    return
 
     def claim_due(self) -> list[Claim]:
         now = self.clock()
