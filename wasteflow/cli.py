@@ -43,12 +43,14 @@ def maintain(months_ahead: int = typer.Option(3, help="create telemetry partitio
     settings = get_settings()
     days = settings.telemetry_retention_days if retention_days is None else retention_days
     report = run(get_engine(settings.database_url), months_ahead, days)
-    typer.echo(f"created {len(report.created)} partitions {report.created}; dropped {len(report.dropped)} {report.dropped}")
+    typer.echo(f"created {len(report.created)} partitions {report.created}; "
+               f"dropped {len(report.dropped)} {report.dropped}")
 
 
 @app.command()
 def serve(workers: int = typer.Option(1, help="uvicorn worker processes"),
-          migrate_first: bool = typer.Option(True, "--migrate/--no-migrate", help="run migrations before serving")) -> None:
+          migrate_first: bool = typer.Option(True, "--migrate/--no-migrate",
+                                             help="run migrations before serving")) -> None:
     """Serve the REST API on WASTEFLOW_HTTP (default 127.0.0.1:8000)."""
     import uvicorn
 
@@ -121,7 +123,8 @@ def broker_config(out: Path = typer.Option(Path("deploy/mosquitto/auth"), help="
                   jt808_password: str = typer.Option("", envvar="WASTEFLOW_BROKER_JT808_PASSWORD",
                                                      help="the JT/T 808 gateway's broker password (empty: no account)"),
                   watch: float = typer.Option(0, help="re-check the registry every N seconds (0: once)"),
-                  reload_pid: int = typer.Option(0, help="send SIGHUP to this Mosquitto process after a change")) -> None:
+                  reload_pid: int = typer.Option(0, help="send SIGHUP to this Mosquitto process after a change"),
+                  ) -> None:
     """Generate Mosquitto's password and ACL files from the registry: one account per device."""
     import os
     import signal

@@ -48,7 +48,8 @@ def verify_entries(entries: Iterable[dict]) -> tuple[bool, int, int | None, str 
         seq = entry.get("seq")
         broken_at = seq if isinstance(seq, int) else expected_seq
         if seq != expected_seq:
-            return False, count, broken_at, f"expected entry {expected_seq} here, found {seq!r} (an entry was deleted, inserted or moved)"
+            return False, count, broken_at, (f"expected entry {expected_seq} here, found {seq!r} "
+                                             "(an entry was deleted, inserted or moved)")
         if entry.get("prev_hash") != expected_prev:
             return False, count, broken_at, "prev_hash does not match the previous entry's hash"
         if entry.get("hash") != entry_hash(entry):

@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 
 from tests.utils.databases import empty_database
 from tests.utils.flows_workflow import build
-from tests.utils.world import build_world
 from tests.utils.workflow import ok
+from tests.utils.world import build_world
 from wasteflow.api.app import create_app
 from wasteflow.config import Settings
 from wasteflow.database import get_engine

@@ -48,7 +48,8 @@ def check_credit_code(code: str, field: str = "credit_code") -> str:
     bad = [c for c in code if c not in CREDIT_CODE_CHARSET]
     if bad:
         raise RuleViolation("credit_code_charset", field,
-                            f"character {bad[0]!r} is not used in unified social credit codes (I, O, S, V, Z never are)")
+                            f"character {bad[0]!r} is not used in unified social credit codes "
+                            "(I, O, S, V, Z never are)")
     expected = credit_code_check_char(code[:17])
     if code[17] != expected:
         raise RuleViolation("credit_code_check", field,
@@ -69,12 +70,14 @@ def check_waste_code(code: str, field: str = "waste_code") -> str:
     if SW_CODE.match(code) or HW_CODE.match(code):
         return code
     raise RuleViolation("waste_code_format", field,
-                        f"{code!r} is neither an SWnn general industrial code nor HW01–HW50 (optionally with its 8-digit sub-code, as in 'HW08 900-249-08')")
+                        f"{code!r} is neither an SWnn general industrial code nor HW01–HW50 "
+                        "(optionally with its 8-digit sub-code, as in 'HW08 900-249-08')")
 
 
 def check_region_code(code: str, field: str = "region_code") -> str:
     if not REGION_CODE.match(code):
-        raise RuleViolation("region_code_format", field, "a region code is a 6-digit administrative division code, like 150202")
+        raise RuleViolation("region_code_format", field,
+                            "a region code is a 6-digit administrative division code, like 150202")
     return code
 
 
@@ -106,7 +109,8 @@ def check_geofence(geojson: Any, min_area_m2: float, max_area_m2: float, field: 
     area = abs(_GEOD.geometry_area_perimeter(geometry)[0])
     if not min_area_m2 <= area <= max_area_m2:
         raise RuleViolation("geofence_size", field,
-                            f"area {area:,.0f} m² is implausible for a site or zone (allowed {min_area_m2:,.0f}–{max_area_m2:,.0f} m²); are the coordinates [lon, lat]?")
+                            f"area {area:,.0f} m² is implausible for a site or zone "
+                            f"(allowed {min_area_m2:,.0f}–{max_area_m2:,.0f} m²); are the coordinates [lon, lat]?")
     return geometry
 
 
@@ -129,7 +133,8 @@ def _check_position(position: Any, field: str) -> None:
         raise RuleViolation("geofence_position", field, f"{position!r} is not a [lon, lat] position")
     lon, lat = position[0], position[1]
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise RuleViolation("geofence_position", field, f"[{lon}, {lat}] is outside [-180..180, -90..90] (order is [lon, lat])")
+        raise RuleViolation("geofence_position", field,
+                            f"[{lon}, {lat}] is outside [-180..180, -90..90] (order is [lon, lat])")
 
 
 def check_route(geojson: Any, field: str = "route"):

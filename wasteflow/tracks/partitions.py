@@ -72,7 +72,8 @@ def maintain(engine: Engine, months_ahead: int = 3, retention_days: int = 0,
                 if name not in existing:
                     conn.execute(text(
                         f"CREATE TABLE {name} PARTITION OF {table} "
-                        f"FOR VALUES FROM ('{month.isoformat()}T00:00:00Z') TO ('{add_months(month, 1).isoformat()}T00:00:00Z')"))
+                        f"FOR VALUES FROM ('{month.isoformat()}T00:00:00Z') "
+                        f"TO ('{add_months(month, 1).isoformat()}T00:00:00Z')"))
                     report.created.append(name)
             for name in expired(sorted(existing), today, retention_days):
                 conn.execute(text(f"ALTER TABLE {table} DETACH PARTITION {name}"))
