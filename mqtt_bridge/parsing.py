@@ -356,7 +356,7 @@ def _lookup_device(lookup: DeviceLookup, device_id: str) -> DeviceInfo:
         device = lookup(device_id)
     except Exception as exc:
         raise _Reject("lookup_failed",
-                      f"device lookup for {device_id!r} failed: {type(exc).__name__}: {exc}"[:500])
+                      f"device lookup for {device_id!r} failed: {type(exc).__name__}: {exc}"[:500]) from None
     if device is None:
         raise _Reject("unknown_device", f"device {device_id!r} is not registered")
     return device
@@ -393,15 +393,15 @@ def _decode_json(raw: bytes) -> Any:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _Reject("not_utf8", f"payload is not UTF-8 (byte {exc.start})")
+        raise _Reject("not_utf8", f"payload is not UTF-8 (byte {exc.start})") from None
     try:
         value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except _NotFinite as exc:
-        raise _Reject("not_finite", f"payload contains the non-finite number {str(exc)[:40]}")
+        raise _Reject("not_finite", f"payload contains the non-finite number {str(exc)[:40]}") from None
     except RecursionError:
-        raise _Reject("not_json", "payload JSON is nested too deeply")
+        raise _Reject("not_json", "payload JSON is nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError, or an integer with too many digits
-        raise _Reject("not_json", f"payload is not JSON: {str(exc)[:200]}")
+        raise _Reject("not_json", f"payload is not JSON: {str(exc)[:200]}") from None
     if "\\u" in text:  # only a \u escape can smuggle in an unpaired surrogate
         _check_encodable(value)
     return value
@@ -412,9 +412,9 @@ def _check_encodable(value: Any) -> None:
     try:
         signing.canonical_json(value)
     except UnicodeEncodeError:
-        raise _Reject("not_utf8", "payload has a \\u escape that is an unpaired UTF-16 surrogate")
+        raise _Reject("not_utf8", "payload has a \\u escape that is an unpaired UTF-16 surrogate") from None
     except (RecursionError, ValueError) as exc:
-        raise _Reject("not_json", f"payload cannot be re-serialised: {type(exc).__name__}")
+        raise _Reject("not_json", f"payload cannot be re-serialised: {type(exc).__name__}") from None
 
 
 def _decode_object(raw: bytes) -> dict:
@@ -565,6 +565,7 @@ def _ticket(ctx: _Context, obj: dict, path: str, verified: bool) -> TicketRecord
     gross_at = _timestamp(ctx, obj, "gross_at", path)
     tare_at = _timestamp(ctx, obj, "tare_at", path)
     manifest_no = _text(obj, "manifest_no", path, required=False)
+    assert ticket_no is not None and plate is not None  # required fields: _text rejected their absence
     return TicketRecord(ctx.device_id, seq, ts, ticket_no, plate, gross_kg, tare_kg, net_kg,
                         gross_at, tare_at, manifest_no, verified, _via(obj, path))
 
@@ -606,7 +607,7 @@ def _epoch_timestamp(ctx: _Context, seconds: int, name: str) -> datetime:
     try:
         moment = datetime.fromtimestamp(seconds, tz=UTC)
     except (OverflowError, OSError, ValueError):
-        raise _Reject("bad_timestamp", f"{name} {seconds} is not a usable epoch time in seconds")
+        raise _Reject("bad_timestamp", f"{name} {seconds} is not a usable epoch time in seconds") from None
     _check_time_window(ctx, moment, name)
     return moment
 
@@ -633,7 +634,7 @@ def _to_float(value: int | float, label: str) -> float:
     try:
         result = float(value)
     except OverflowError:
-        raise _Reject("bad_value", f"{label} is too large")
+        raise _Reject("bad_value", f"{label} is too large") from None
     if not math.isfinite(result):
         raise _Reject("not_finite", f"{label} is not a finite number")
     return result

@@ -59,8 +59,10 @@ class TelemetryStore:
         gps, loads, tickets, statuses, rejected = _split(results)
         stored = StoredBatch(fixes=len(gps), loads=len(loads), tickets=len(tickets), statuses=len(statuses))
         with self.engine.begin() as conn:
-            stored.fixes_new = self._insert_readings(conn, GpsFix.__table__, GPS_COLUMNS, [_gps_row(r, now) for r in gps])
-            stored.loads_new = self._insert_readings(conn, LoadReading.__table__, LOAD_COLUMNS, [_load_row(r, now) for r in loads])
+            stored.fixes_new = self._insert_readings(conn, GpsFix.__table__, GPS_COLUMNS,
+                                                     [_gps_row(r, now) for r in gps])
+            stored.loads_new = self._insert_readings(conn, LoadReading.__table__, LOAD_COLUMNS,
+                                                     [_load_row(r, now) for r in loads])
             _upsert_statuses(conn, statuses, now)
             _quarantine(conn, rejected, now)
             if tickets:
@@ -77,7 +79,8 @@ class TelemetryStore:
             return 0
         if self.is_postgres:
             return _copy_insert(conn, table.name, columns, rows)
-        result = conn.execute(insert(table).prefix_with("OR IGNORE"), [dict(zip(columns, row, strict=False)) for row in rows])
+        result = conn.execute(insert(table).prefix_with("OR IGNORE"),
+                              [dict(zip(columns, row, strict=False)) for row in rows])
         return max(result.rowcount, 0)
 
 
@@ -132,7 +135,8 @@ def _copy_insert(conn: Connection, table: str, columns: tuple[str, ...], rows: l
 def _upsert_statuses(conn: Connection, statuses: list[StatusRecord], now: datetime) -> None:
     for status in statuses:
         conn.execute(text("INSERT INTO device_status (device_id, online, updated_at) VALUES (:d, :o, :t) "
-                          "ON CONFLICT (device_id) DO UPDATE SET online = excluded.online, updated_at = excluded.updated_at"),
+                          "ON CONFLICT (device_id) DO UPDATE "
+                          "SET online = excluded.online, updated_at = excluded.updated_at"),
                      {"d": status.device_id, "o": status.online, "t": _bind_time(conn, now)})
 
 

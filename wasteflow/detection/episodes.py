@@ -87,8 +87,9 @@ def _drop_runs(kg: np.ndarray, base: float, thr: float, min_readings: int) -> li
     the threshold the load has settled, and that level becomes the reference for the next
     drop (a second dump later in the trip is a second episode).
     """
-    runs = []
-    ref, low_start, confirmed = base, None, False
+    runs: list[tuple[int, int, float, float]] = []
+    ref, confirmed = base, False
+    low_start: int | None = None
     for j, v in enumerate(kg):
         if not confirmed:
             if v < ref - thr:
@@ -98,14 +99,15 @@ def _drop_runs(kg: np.ndarray, base: float, thr: float, min_readings: int) -> li
                 low_start = None
             if not confirmed:
                 continue
-        elif v >= ref - thr:  # recovered: the confirmed drop ends at the previous reading
+        assert low_start is not None  # a confirmed drop has its first reading
+        if v >= ref - thr:  # recovered: the confirmed drop ends at the previous reading
             runs.append((low_start, j - 1, ref, float(kg[j - 1])))
             low_start, confirmed = None, False
             continue
         if j > low_start and abs(v - kg[j - 1]) <= thr:
             runs.append((low_start, j, ref, float(v)))
             ref, low_start, confirmed = float(v), None, False
-    if confirmed:
+    if confirmed and low_start is not None:
         runs.append((low_start, len(kg) - 1, ref, float(kg[-1])))
     return runs
 

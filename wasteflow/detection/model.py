@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from shapely.geometry.base import BaseGeometry
+
 INFO = "info"
 WARNING = "warning"
 CRITICAL = "critical"
@@ -43,7 +45,7 @@ class Place:
     id: int
     name: str
     kind: str  # sites: plant storage utilisation disposal landfill parking; zones: rest_area restricted
-    geometry: object
+    geometry: BaseGeometry
     enterprise_id: int | None = None  # None for zones
     is_zone: bool = False
 
@@ -75,7 +77,7 @@ class Trip:
     accepted_kg: int | None = None
     refused_kg: int = 0  # a partial refusal: the part of the load the receiver signed as refused
     planned_arrival: datetime | None = None
-    route: object | None = None  # shapely LineString (lon/lat) or None
+    route: BaseGeometry | None = None  # shapely LineString (lon/lat) or None
     corridor_m: float = 500
     departure_ticket: Ticket | None = None
     arrival_ticket: Ticket | None = None

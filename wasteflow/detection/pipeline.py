@@ -67,7 +67,7 @@ def overdue(trip: Trip, now: datetime, th: Thresholds = DEFAULT_THRESHOLDS) -> F
     last_fix = max(trip.fixes, key=lambda f: (f.ts, f.seq), default=None)
     evidence = {
         "deadline": iso(deadline),
-        "dispatched_at": iso(trip.dispatched_at),
+        "dispatched_at": iso(trip.dispatched_at) if trip.dispatched_at else None,
         "planned_arrival": iso(trip.planned_arrival) if trip.planned_arrival else None,
         "received_at": iso(trip.received_at) if trip.received_at else None,
         "overdue_s": round((end - deadline).total_seconds(), 1),
@@ -124,7 +124,7 @@ def loaded_window(trip: Trip) -> tuple[datetime, datetime | None] | None:
     """(departure, entry into the receiving site) -- end None while still loaded;
     None when the vehicle has not departed. See context.py for the exact definitions."""
     ctx = TripContext(trip, None, DEFAULT_THRESHOLDS)
-    if not ctx.departed:
+    if not ctx.departed or ctx.loaded.start_dt is None:
         return None
     end = ctx.loaded.end_dt if np.isfinite(ctx.loaded.end) else None
     return ctx.loaded.start_dt, end

@@ -44,7 +44,7 @@ class Track:
     def from_fixes(cls, fixes: Iterable[Fix]) -> Track:
         fixes = list(fixes)
         if not fixes:
-            return cls([], *(np.empty(0) for _ in range(3)), np.empty((0, 3)), np.empty(0, bool))
+            return cls([], np.empty(0), np.empty(0), np.empty(0), np.empty((0, 3)), np.empty(0, bool))
         n = len(fixes)
         # map() over C getters: no Python bytecode per fix (the hot loop of every detection run)
         t = np.fromiter(map(_timestamp, map(_TS, fixes)), float, n)
@@ -106,7 +106,10 @@ def _sort_order(t: np.ndarray, seq: np.ndarray | None, dt: np.ndarray | None = N
 
     seq may be None only when t is strictly increasing (then it cannot matter)."""
     dt = np.diff(t) if dt is None else dt
-    if (dt > 0).all() or ((dt >= 0).all() and (np.diff(seq)[dt == 0] >= 0).all()):
+    if (dt > 0).all():
+        return None
+    assert seq is not None, "a track with repeated timestamps needs seq to order them"
+    if (dt >= 0).all() and (np.diff(seq)[dt == 0] >= 0).all():
         return None
     return np.lexsort((seq, t))
 
@@ -115,7 +118,7 @@ def _not_repeats(objs: Sequence[Fix | LoadReading], t: np.ndarray, seq: np.ndarr
     """Mask keeping the first of exact repeats (same device, seq, ts), None if there are none."""
     same = np.nonzero((t[1:] == t[:-1]) & (seq[1:] == seq[:-1]))[0] + 1
     keep = None
-    for i in same:
+    for i in same.tolist():
         if objs[i].device_id == objs[i - 1].device_id:
             if keep is None:
                 keep = np.ones(len(objs), bool)

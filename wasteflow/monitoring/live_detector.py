@@ -192,7 +192,7 @@ class LiveDetector:
                                 .order_by(Manifest.id.desc()).limit(10)).all()
             for manifest in rows:
                 if any(window.overlaps(low, high) for window in tracks.windows(session, manifest)):
-                    affected.add(manifest.id)  # type: ignore[arg-type]  # stored rows have ids
+                    affected.add(manifest.id)
         if work.manifests:
             numbers = col(Manifest.manifest_no).in_(work.manifests)
             affected |= {i for i in session.exec(select(Manifest.id).where(numbers)).all() if i is not None}

@@ -134,7 +134,7 @@ class Monitor:
 def watchdog_trip(manifest: Manifest) -> Trip:
     """What OVERDUE needs of a trip: its times (no track, no sites)."""
     return Trip(manifest_no=manifest.manifest_no, plate=manifest.vehicle_plate, waste_code=manifest.waste_code,
-                declared_kg=manifest.declared_kg, generator_site=None, receiver_site=None,  # type: ignore[arg-type]
+                declared_kg=manifest.declared_kg, generator_site=None, receiver_site=None,
                 transporter_id=manifest.transporter_id, dispatched_at=manifest.dispatched_at,
                 planned_arrival=manifest.planned_arrival)
 

@@ -51,4 +51,5 @@ class DeviceStatus(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-Index("ix_gps_fix_received_at", GpsFix.__table__.c.received_at)
+# SQLModel adds __table__ when the class is made; its type stubs do not say so.
+Index("ix_gps_fix_received_at", GpsFix.__table__.c.received_at)  # type: ignore[attr-defined]

@@ -62,7 +62,7 @@ def load_devices(session: Session, vehicle_id: int) -> list[str]:
     """The vehicle's load cells, and its JT/T 808 terminals that carry the load sensor (a ``load_item``)."""
     return list(session.exec(select(Device.id).where(
         Device.vehicle_id == vehicle_id,
-        (Device.kind == "load_cell") | (Device.load_item.is_not(None)))).all())  # type: ignore[union-attr]
+        (Device.kind == "load_cell") | (Device.load_item.is_not(None)))).all())
 
 
 def _within(session: Session, trip: Sequence[Window], kind: str, device_column: Any, ts_column: Any):
