@@ -9,6 +9,7 @@ from .model import (
     Thresholds,
     Ticket,
     Trip,
+    TripLeg,
 )
 from .pipeline import (
     capacity_exceeded,
@@ -26,6 +27,6 @@ from .tolerance import tolerance_kg
 
 __all__ = [
     "Fix", "FindingDraft", "LoadReading", "Place", "PlaceIndex", "Stop", "Thresholds", "Ticket",
-    "Trip", "capacity_exceeded", "carry_episode_keys", "detect_live", "find_stops",
+    "Trip", "TripLeg", "capacity_exceeded", "carry_episode_keys", "detect_live", "find_stops",
     "loaded_window", "overdue", "overdue_deadline", "reconcile", "tolerance_kg", "trip_phase",
 ]

@@ -64,6 +64,31 @@ class Ticket:
 
 
 @dataclass(frozen=True)
+class TripLeg:
+    """One leg of a multi-leg load: its own trip for detection (domain.md, "Multi-leg transport").
+
+    Its origin is the generator's site (leg 1) or the transfer site of the handover that began it;
+    its destination the transfer site of the next handover, or the receiving site. A handover at no
+    registered site leaves the manifest's own site in its place (there is nothing else to arrive
+    at or leave). ``start_ticket`` is the weighing its load left with: the departure ticket (leg 1)
+    or its handover ticket (the transfer site's weighing of this leg's vehicle leaving with the load).
+    """
+
+    leg: int
+    plate: str
+    transporter_id: int
+    start: datetime  # the dispatch, or the handover that began it
+    end: datetime | None  # the next handover, or the receipt or rejection; None while it carries the load
+    origin: Place
+    destination: Place
+    start_ticket: Ticket | None = None
+    handed_over_at_site: bool = True  # False: it ended at a handover at no registered site
+    awaiting_handover: bool = False  # it carries the load and a later leg is named, not yet handed over
+    fixes: tuple[Fix, ...] = ()  # its own vehicle's, in its own window
+    loads: tuple[LoadReading, ...] = ()
+
+
+@dataclass(frozen=True)
 class Trip:
     manifest_no: str
     plate: str
@@ -84,6 +109,7 @@ class Trip:
     fixes: tuple[Fix, ...] = ()  # any order
     loads: tuple[LoadReading, ...] = ()  # any order
     tolerance_pct: float | None = None  # the waste category's override, None = default
+    legs: tuple[TripLeg, ...] = ()  # a multi-leg manifest's started legs; () for a single-leg one
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,11 @@ import numpy as np
 
 from .context import TripContext
 from .geo import covers_lonlat, representative_lonlat
+from .legs import run_legs
 from .live_rules import LIVE_RULES
 from .model import WARNING, FindingDraft, Place, Thresholds, Trip
 from .places import PlaceIndex
-from .reconciliation import RECONCILIATION_RULES
+from .reconciliation import RECONCILIATION_RULES, TRACK_RULES
 from .rule import RuleRun, run_rules
 from .track import Track, iso
 
@@ -27,12 +28,17 @@ DEFAULT_THRESHOLDS = Thresholds()
 
 
 def run_live(trip: Trip, places: PlaceIndex | None, th: Thresholds = DEFAULT_THRESHOLDS) -> RuleRun:
-    """The live rules, each guarded: drafts, and the codes of any rule that failed."""
+    """The live rules, each guarded: drafts, and the codes of any rule that failed. A multi-leg
+    load runs them over each leg as its own trip (:mod:`.legs`)."""
+    if trip.legs:
+        return run_legs(trip, places, th, LIVE_RULES)
     return run_rules(LIVE_RULES, TripContext(trip, places, th))
 
 
 def run_reconciliation(trip: Trip, places: PlaceIndex | None, th: Thresholds = DEFAULT_THRESHOLDS) -> RuleRun:
-    """The live and the reconciliation rules, each guarded."""
+    """The live and the reconciliation rules, each guarded (per leg for a multi-leg load)."""
+    if trip.legs:
+        return run_legs(trip, places, th, LIVE_RULES + TRACK_RULES, reconcile=True)
     return run_rules(LIVE_RULES + RECONCILIATION_RULES, TripContext(trip, places, th))
 
 
@@ -131,9 +137,12 @@ def loaded_window(trip: Trip) -> tuple[datetime, datetime | None] | None:
 
 
 def _qualifier(key: str) -> str:
-    """The key without its trailing timestamp: code (and place id for place-bound codes)."""
+    """The key without its trailing timestamp: code (and place id for place-bound codes), and the
+    leg it belongs to (``@leg2``: two legs' episodes are never one)."""
+    key, marker, leg = key.partition("@")
     parts = key.split(":", 2)
-    return ":".join(parts[:2]) if parts[0] in ("DIVERSION", "RESTRICTED_ZONE_ENTRY") else parts[0]
+    base = ":".join(parts[:2]) if parts[0] in ("DIVERSION", "RESTRICTED_ZONE_ENTRY") else parts[0]
+    return base + marker + leg
 
 
 def carry_episode_keys(

@@ -7,6 +7,8 @@ evidence carry their own `verified` flags.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import shapely
 
@@ -103,28 +105,34 @@ def dump_candidates(ctx: TripContext) -> list[dict]:
 
 def tonnage(ctx: TripContext) -> list[FindingDraft]:
     trip = ctx.trip
-    dep, arr = trip.departure_ticket, trip.arrival_ticket
-    if dep is None or arr is None:
+    if trip.departure_ticket is None or trip.arrival_ticket is None:
         return []
-    tol = tolerance_kg(dep.net_kg, trip.tolerance_pct, ctx.th)
+    return tonnage_between(ctx, trip.departure_ticket, trip.arrival_ticket, lambda: dump_candidates(ctx))
+
+
+def tonnage_between(ctx: TripContext, dep: Ticket, arr: Ticket, candidates: Callable[[], list[dict]],
+                    suffix: str = "", named: dict | None = None) -> list[FindingDraft]:
+    """TONNAGE_SHORTFALL or TONNAGE_SURPLUS between two weighings of the load: the departure and the
+    arrival, or (multi-leg) the tickets around one leg — ``named`` then says which leg, ``suffix``
+    keeps its episode apart from the others'. ``candidates`` is only asked for on a shortfall."""
+    tol = tolerance_kg(dep.net_kg, ctx.trip.tolerance_pct, ctx.th)
     diff = arr.net_kg - dep.net_kg
     start, end = sorted((dep.gross_at, arr.gross_at))
     evidence = {
         "departure_net_kg": dep.net_kg, "arrival_net_kg": arr.net_kg, "difference_kg": diff,
-        "tolerance_kg": r1(tol), "tolerance_pct": trip.tolerance_pct if trip.tolerance_pct is not None
+        "tolerance_kg": r1(tol), "tolerance_pct": ctx.trip.tolerance_pct if ctx.trip.tolerance_pct is not None
         else ctx.th.tolerance_pct, "departure_ticket": _ticket(dep), "arrival_ticket": _ticket(arr),
-    }
+    } | (named or {})
     verified = dep.verified and arr.verified
     if diff < -tol:
-        candidates = dump_candidates(ctx)
-        evidence["candidates"] = candidates
-        located = [c for c in candidates if c.get("lon") is not None]
+        evidence["candidates"] = candidates()
+        located = [c for c in evidence["candidates"] if c.get("lon") is not None]
         location = (located[0]["lon"], located[0]["lat"]) if located else None
         return [ctx.draft("TONNAGE_SHORTFALL", CRITICAL, start, end, location, evidence, verified,
-                          "TONNAGE_SHORTFALL")]
+                          "TONNAGE_SHORTFALL" + suffix)]
     if diff > tol:
         return [ctx.draft("TONNAGE_SURPLUS", WARNING, start, end, None, evidence, verified,
-                          "TONNAGE_SURPLUS")]
+                          "TONNAGE_SURPLUS" + suffix)]
     return []
 
 
@@ -174,12 +182,18 @@ def missing_ticket(ctx: TripContext) -> list[FindingDraft]:
                       {"missing": missing}, True, "MISSING_TICKET")]
 
 
-RECONCILIATION_RULES = (
+TRACK_RULES = (
     Rule(("GPS_GAP",), gps_gap),
     Rule(("NO_TRACK",), no_track),
     Rule(("NEVER_ARRIVED",), never_arrived),
-    Rule(("TONNAGE_SHORTFALL", "TONNAGE_SURPLUS"), tonnage),
+)
+"""The reconciliation rules that read one vehicle's track: run per leg on a multi-leg load."""
+TONNAGE_RULE = Rule(("TONNAGE_SHORTFALL", "TONNAGE_SURPLUS"), tonnage)
+LOAD_RULES = (
     Rule(("DECLARATION_MISMATCH",), declaration_mismatch),
     Rule(("ACCEPTANCE_MISMATCH",), acceptance_mismatch),
     Rule(("MISSING_TICKET",), missing_ticket),
 )
+"""The rules about the load's paperwork as a whole (the departure and arrival tickets, the receipt)."""
+
+RECONCILIATION_RULES = TRACK_RULES + (TONNAGE_RULE,) + LOAD_RULES
