@@ -67,5 +67,5 @@ def handover(session: Session, principal: Principal, manifest_no: str, data: Han
     manifest = legs.handover(session, principal, manifest_no, data, settings)
     if data.ticket_no and data.site_id is not None:
         plate = next(leg.vehicle_plate for leg in legs.all_legs(session, manifest) if leg.leg == data.leg)
-        link_handover_ticket(session, manifest, data.site_id, data.ticket_no, plate)
+        link_handover_ticket(session, manifest, data.site_id, data.ticket_no, plate, data.leg)
     return manifest

@@ -13,6 +13,7 @@ from wasteflow.config import Settings
 from wasteflow.detection.model import Fix, LoadReading, Place, Thresholds, Ticket, Trip
 from wasteflow.detection.places import PlaceIndex
 from wasteflow.manifests.models import Manifest
+from wasteflow.monitoring.leg_trips import trip_legs
 from wasteflow.registry.models import Site, Zone
 from wasteflow.registry.service import category_tolerance_pct
 from wasteflow.tickets.service import linked_ticket
@@ -84,7 +85,8 @@ def load_trip(session: Session, manifest: Manifest, places: PlaceDirectory) -> T
         planned_arrival=manifest.planned_arrival, route=route, corridor_m=manifest.corridor_m,
         departure_ticket=detection_ticket(linked_ticket(session, manifest.manifest_no, "departure")),
         arrival_ticket=detection_ticket(linked_ticket(session, manifest.manifest_no, "arrival")),
-        fixes=fixes, loads=loads, tolerance_pct=category_tolerance_pct(session, manifest.waste_code))
+        fixes=fixes, loads=loads, tolerance_pct=category_tolerance_pct(session, manifest.waste_code),
+        legs=trip_legs(session, manifest, lambda site_id: _site(session, places, site_id), detection_ticket))
 
 
 def _site(session: Session, places: PlaceDirectory, site_id: int) -> Place:

@@ -29,7 +29,7 @@ class WeighTicket(SQLModel, table=True):
     manifest_no: str | None = Field(default=None, max_length=40, index=True)
     """The manifest this ticket is linked to."""
     direction: str | None = Field(default=None, max_length=10)
-    """``departure`` (generator's weighbridge) or ``arrival`` (receiver's)."""
+    """``departure`` (generator's weighbridge), ``arrival`` (receiver's) or ``handover`` (a transfer site's)."""
     verified: bool = False
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     via: str | None = Field(default=None, max_length=16)

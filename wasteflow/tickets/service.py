@@ -10,6 +10,7 @@ here, on arrival.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_
@@ -22,7 +23,7 @@ from wasteflow.detection.model import FindingDraft
 from wasteflow.findings import service as findings
 from wasteflow.ledger import service as ledger
 from wasteflow.manifests import service as manifest_service
-from wasteflow.manifests.models import Manifest
+from wasteflow.manifests.models import Manifest, ManifestLeg
 from wasteflow.tickets.models import WeighTicket
 
 DEPARTURE_STATES = ("filed", "dispatched", "in_transit")
@@ -40,21 +41,54 @@ def direction_at(manifest: Manifest, site_id: int) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Weighing:
+    """What a ticket at a site is to a manifest: its direction there (None: not a site of the trip, or
+    not yet), the leg whose vehicle it weighs (None: a single-leg manifest, or no one leg), and the
+    plates it may carry, the expected one first."""
+
+    direction: str | None
+    leg: int | None
+    plates: tuple[str, ...]
+
+
+def weighing_at(session: Session, manifest: Manifest, site_id: int, ticket_no: str) -> Weighing:
+    """Each leg is its own trip (domain.md): the generator's weighbridge weighs leg 1's vehicle, the
+    receiver's the vehicle of the leg that carried the load in, a transfer site's the vehicle of the
+    leg whose handover took place there. At a site not (yet) of the trip, any leg's vehicle may be
+    weighed: a transfer site's ticket in before its handover is checked when the handover names it."""
+    rows = list(session.exec(select(ManifestLeg).where(col(ManifestLeg.manifest_id) == manifest.id)
+                             .order_by(col(ManifestLeg.leg))).all())
+    direction = direction_at(manifest, site_id)
+    if not rows:
+        return Weighing(direction, None, (manifest.vehicle_plate,))
+    plates = {1: manifest.vehicle_plate} | {row.leg: row.vehicle_plate for row in rows}
+    if direction == "departure":
+        return Weighing(direction, 1, (plates[1],))
+    if direction == "arrival":
+        return Weighing(direction, manifest.current_leg, (plates[manifest.current_leg],))
+    handed = [row for row in rows if row.handed_over_at is not None and row.handover_site_id == site_id]
+    if handed:
+        row = next((r for r in handed if r.handover_ticket_no == ticket_no), handed[-1])
+        return Weighing("handover", row.leg, (row.vehicle_plate,))
+    return Weighing(None, None, tuple(dict.fromkeys(plates.values())))
+
+
 def link_incoming(session: Session, ticket: WeighTicket) -> Manifest | None:
     """Link a freshly stored ticket and raise what it reveals; returns the manifest it joined."""
     manifest = _manifest_for(session, ticket)
     if manifest is None:
         return None
-    direction = direction_at(manifest, ticket.site_id)
-    if ticket.plate != manifest.vehicle_plate:
-        _raise(session, manifest, plate_mismatch(manifest, ticket))
+    weighing = weighing_at(session, manifest, ticket.site_id, ticket.ticket_no)
+    if ticket.plate not in weighing.plates:
+        _raise(session, manifest, plate_mismatch(manifest, ticket, weighing.plates[0], weighing.leg))
     other = _already_linked_elsewhere(session, ticket, manifest.manifest_no)
     if other is not None:
         _raise(session, manifest, duplicate_ticket(manifest, ticket, other))
         return manifest
-    if direction is None:
+    if weighing.direction is None:
         return manifest
-    _link(session, ticket, manifest, direction)
+    _link(session, ticket, manifest, weighing.direction)
     return manifest
 
 
@@ -66,14 +100,15 @@ def link_named_ticket(session: Session, manifest: Manifest, ticket_no: str, dire
         _link(session, ticket, manifest, direction)
 
 
-def link_handover_ticket(session: Session, manifest: Manifest, site_id: int, ticket_no: str, plate: str) -> None:
+def link_handover_ticket(session: Session, manifest: Manifest, site_id: int, ticket_no: str, plate: str,
+                         leg: int | None = None) -> None:
     """A handover named the transfer site's ticket: link it (direction ``handover``) if it is already here,
-    and raise PLATE_MISMATCH if it weighed another vehicle than the one taking the load over."""
+    and raise PLATE_MISMATCH if it weighed another vehicle than the one taking the load over (``leg``'s)."""
     ticket = _named_ticket_here(session, manifest, site_id, ticket_no)
     if ticket is None:
         return
     if ticket.plate != plate:
-        _raise(session, manifest, plate_mismatch(manifest, ticket, plate))
+        _raise(session, manifest, plate_mismatch(manifest, ticket, plate, leg))
     _link(session, ticket, manifest, "handover")
 
 
@@ -102,14 +137,21 @@ def _manifest_for(session: Session, ticket: WeighTicket) -> Manifest | None:
         .order_by(Manifest.id.desc())).first()
     if named is not None:
         return named
+    handed_over = session.exec(select(Manifest).join(ManifestLeg, col(ManifestLeg.manifest_id) == col(Manifest.id))
+                               .where(ManifestLeg.handover_ticket_no == ticket.ticket_no,
+                                      ManifestLeg.handover_site_id == ticket.site_id)
+                               .order_by(col(Manifest.id).desc())).first()
+    if handed_over is not None:
+        return handed_over
     return _open_manifest_by_plate(session, ticket)
 
 
 def _open_manifest_by_plate(session: Session, ticket: WeighTicket) -> Manifest | None:
     """The vehicle's manifest at this site whose time lies nearest the weighing: an open one, or
     one received within 24 h of the weighing that lacks a ticket in this direction."""
+    on_a_leg = select(ManifestLeg.manifest_id).where(ManifestLeg.vehicle_plate == ticket.plate)
     candidates = session.exec(select(Manifest).where(
-        Manifest.vehicle_plate == ticket.plate,
+        or_(Manifest.vehicle_plate == ticket.plate, col(Manifest.id).in_(on_a_leg)),
         or_(Manifest.generator_site_id == ticket.site_id, Manifest.receiver_site_id == ticket.site_id))
         .order_by(Manifest.id.desc()).limit(20)).all()
     weighed_at = max(ticket.gross_at, ticket.tare_at)
@@ -180,6 +222,15 @@ def linked_ticket(session: Session, manifest_no: str, direction: str) -> WeighTi
     return session.exec(_linked(manifest_no, direction)).first()
 
 
+def handover_ticket(session: Session, manifest_no: str, site_id: int, ticket_no: str | None) -> WeighTicket | None:
+    """The transfer site's ticket of a handover, once linked to the manifest: the one it named, or (a
+    handover that named none) the latest linked there."""
+    query = _linked(manifest_no, "handover").where(col(WeighTicket.site_id) == site_id)
+    if ticket_no is not None:
+        query = query.where(col(WeighTicket.ticket_no) == ticket_no)
+    return session.exec(query).first()
+
+
 def visible_linked_ticket(session: Session, principal: Principal, manifest_no: str,
                           direction: str) -> WeighTicket | None:
     return session.exec(visible(_linked(manifest_no, direction), principal)).first()
@@ -191,15 +242,20 @@ def _raise(session: Session, manifest: Manifest, draft: FindingDraft) -> None:
 
 # --- rules (pure) ----------------------------------------------------------------------------
 
-def plate_mismatch(manifest: Manifest, ticket: WeighTicket, leg_plate: str | None = None) -> FindingDraft:
-    """``leg_plate``: the plate of the leg's vehicle at that site (a handover's), else the manifest's."""
+def plate_mismatch(manifest: Manifest, ticket: WeighTicket, leg_plate: str | None = None,
+                   leg: int | None = None) -> FindingDraft:
+    """``leg_plate``: the plate of the leg's vehicle at that site, else the manifest's; ``leg``: that
+    leg's number, named in the evidence (a multi-leg manifest)."""
     expected = leg_plate or manifest.vehicle_plate
+    evidence = {"ticket_no": ticket.ticket_no, "ticket_plate": ticket.plate, "manifest_plate": expected,
+                "site_id": ticket.site_id, "device_id": ticket.device_id, "net_kg": ticket.net_kg}
+    if leg is not None:
+        evidence["leg"] = leg
     return FindingDraft(
         code="PLATE_MISMATCH", severity="critical", manifest_no=manifest.manifest_no, plate=expected,
         window_start=min(ticket.gross_at, ticket.tare_at), window_end=max(ticket.gross_at, ticket.tare_at),
         location=None, verified=ticket.verified, episode_key=f"ticket:{ticket.site_id}:{ticket.ticket_no}",
-        evidence={"ticket_no": ticket.ticket_no, "ticket_plate": ticket.plate, "manifest_plate": expected,
-                  "site_id": ticket.site_id, "device_id": ticket.device_id, "net_kg": ticket.net_kg})
+        evidence=evidence)
 
 
 def duplicate_ticket(manifest: Manifest, ticket: WeighTicket, linked_to: str) -> FindingDraft:

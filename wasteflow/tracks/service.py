@@ -81,9 +81,20 @@ def trip_fixes(session: Session, manifest: Manifest) -> list[GpsFix]:
     return list(session.exec(select(GpsFix).where(condition).order_by(col(GpsFix.ts))).all())
 
 
+def leg_windows(session: Session, manifest: Manifest) -> list[Window]:
+    """Each started leg's own window, whole (not cut where the previous leg's ends): what detection
+    reads when it checks each leg as its own trip, in the order of ``manifests.legs.leg_spans``."""
+    return trip_windows(manifest_legs(session, manifest))
+
+
 def trip_fix_rows(session: Session, manifest: Manifest) -> list:
     """The trip's fixes as plain rows (no ORM objects): what detection reads, fast."""
-    condition = _within(session, windows(session, manifest), "gps", GpsFix.device_id, GpsFix.ts)
+    return fix_rows_in(session, windows(session, manifest))
+
+
+def fix_rows_in(session: Session, trip: Sequence[Window]) -> list:
+    """The fixes inside the windows, as plain rows (no ORM objects)."""
+    condition = _within(session, trip, "gps", GpsFix.device_id, GpsFix.ts)
     return list(session.execute(
         select(GpsFix.ts, GpsFix.lon, GpsFix.lat, GpsFix.seq, GpsFix.device_id, GpsFix.verified, GpsFix.speed_kmh,
                GpsFix.via)
@@ -91,7 +102,11 @@ def trip_fix_rows(session: Session, manifest: Manifest) -> list:
 
 
 def trip_loads(session: Session, manifest: Manifest) -> list[LoadReading]:
-    condition = _within(session, windows(session, manifest), "load", LoadReading.device_id, LoadReading.ts)
+    return loads_in(session, windows(session, manifest))
+
+
+def loads_in(session: Session, trip: Sequence[Window]) -> list[LoadReading]:
+    condition = _within(session, trip, "load", LoadReading.device_id, LoadReading.ts)
     return list(session.exec(select(LoadReading).where(condition).order_by(col(LoadReading.ts))).all())
 
 
