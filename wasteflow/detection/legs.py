@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import partial
 
 import shapely
 
@@ -106,17 +107,16 @@ def leg_tonnage(trip: Trip, contexts: LegContexts) -> list[FindingDraft]:
     Between the departure and the arrival with no handover ticket between, it is the whole load's
     episode (the key a single-leg trip has); otherwise the episode of the legs it spans."""
     weighings = [leg.start_ticket for leg in trip.legs] + [trip.arrival_ticket]
-    present = [k for k, ticket in enumerate(weighings) if ticket is not None]
+    present = [(k, ticket) for k, ticket in enumerate(weighings) if ticket is not None]
     out = []
-    for a, b in zip(present, present[1:], strict=False):
+    for (a, first), (b, last) in zip(present, present[1:], strict=False):
         span = contexts[a:b]
         numbers = [leg.leg for leg, _ in span]
         if a == 0 and b == len(trip.legs):
             suffix = ""
         else:
             suffix = f"@leg{numbers[0]}" if len(numbers) == 1 else f"@legs{numbers[0]}-{numbers[-1]}"
-        out += tonnage_between(span[0][1], weighings[a], weighings[b], lambda span=span: candidates(span),
-                               suffix, named_legs(span))
+        out += tonnage_between(span[0][1], first, last, partial(candidates, span), suffix, named_legs(span))
     return out
 
 
