@@ -172,3 +172,15 @@ def test_leg_2s_episode_never_takes_over_leg_1s_stored_key():
               (stop.window_start - timedelta(minutes=1), stop.window_end)}
     carry_episode_keys([stop], stored)
     assert stop.episode_key == own_key
+
+
+def test_a_handover_without_a_ticket_joins_the_legs_around_it_and_no_more():
+    legs = TwoLegs()
+    first, second = legs.legs(handover_net=None)
+    third = TripLeg(3, "蒙B34567", 9, at(legs.received_t - 60), at(legs.received_t), RECEIVER, RECEIVER,
+                    handover_ticket(21000, legs.received_t - 200, plate="蒙B34567"))
+    drafts = reconcile(legs.trip(arrival_net=21000, legs=(first, second, third)), PLACES)
+    [short] = [d for d in drafts if d.code == "TONNAGE_SHORTFALL"]
+    assert short.evidence["legs"] == [1, 2] and short.episode_key == "TONNAGE_SHORTFALL@legs1-2"
+    assert short.evidence["transporter_ids"] == [TRANSPORTER, HAULIER2] and short.plate == PLATE_A
+    assert "TONNAGE_SURPLUS" not in codes(drafts)  # leg 3 delivered what it took over
