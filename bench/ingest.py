@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.databases import create_database, drop_database, libpq_url  # noqa: E402
+from bench.databases import create_database, drop_database, libpq_url, sealed  # noqa: E402
 from tests.utils.brokers import Publisher, start_bridge_process, start_mosquitto, stop_process, wait_for_log  # noqa: E402
 
 # --- database ---------------------------------------------------------------------------------
@@ -42,9 +42,9 @@ def register_devices(url: str, n: int) -> list[tuple[str, str]]:
     now = datetime.now(UTC)
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         with conn.cursor() as cur:
-            cur.executemany("INSERT INTO device (id, kind, vehicle_id, site_id, secret, require_signature, created_at)"
-                            " VALUES (%s, 'gps', NULL, NULL, %s, true, %s)",
-                            [(d, s, now) for d, s in devices])
+            cur.executemany("INSERT INTO device (id, kind, vehicle_id, site_id, sealed_secret, require_signature, "
+                            "created_at) VALUES (%s, 'gps', NULL, NULL, %s, true, %s)",
+                            [(d, sealed(url, d, s), now) for d, s in devices])
     return devices
 
 

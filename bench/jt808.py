@@ -42,7 +42,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.databases import create_database, drop_database, libpq_url  # noqa: E402
+from bench.databases import SECRET_KEY, create_database, drop_database, libpq_url, sealed  # noqa: E402
 from tests.utils.brokers import free_port, start_bridge_process, start_mosquitto, stop_process, wait_port  # noqa: E402
 
 FIRST_PHONE = 13_900_000_000
@@ -79,8 +79,10 @@ def register_terminals(url: str, n: int) -> list[tuple[str, str]]:
         terminal_id, secret = str(FIRST_PHONE + i), uuid.uuid4().hex
         rows.append((f"bench-jt-{i:05d}", secret, terminal_id, now))
     with psycopg.connect(libpq_url(url), autocommit=True) as conn, conn.cursor() as cur:
-        cur.executemany("INSERT INTO device (id, kind, vehicle_id, site_id, secret, require_signature, protocol, "
-                        "terminal_id, created_at) VALUES (%s, 'gps', NULL, NULL, %s, false, 'jt808', %s, %s)", rows)
+        cur.executemany("INSERT INTO device (id, kind, vehicle_id, site_id, sealed_secret, require_signature, "
+                        "protocol, terminal_id, created_at) VALUES (%s, 'gps', NULL, NULL, %s, false, 'jt808', %s, %s)",
+                        [(device_id, sealed(url, device_id, secret), terminal_id, at)
+                         for device_id, secret, terminal_id, at in rows])
     return [(f"0{terminal_id}", auth_code(secret, terminal_id)) for _, secret, terminal_id, _ in rows]
 
 
@@ -158,7 +160,8 @@ async def _load(port: int, terminals: list[tuple[str, str]], interval: float, se
 def start_gateway(url: str, mqtt_url: str, port: int, workdir: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WASTEFLOW_")}
     env.update({"WASTEFLOW_DATABASE_URL": url, "WASTEFLOW_MQTT_URL": mqtt_url, "WASTEFLOW_LOG_LEVEL": "INFO",
-                "WASTEFLOW_JT808_LISTEN": f"127.0.0.1:{port}", "PYTHONUNBUFFERED": "1"})
+                "WASTEFLOW_SECRET_KEY": SECRET_KEY, "WASTEFLOW_JT808_LISTEN": f"127.0.0.1:{port}",
+                "PYTHONUNBUFFERED": "1"})
     log = open(workdir / "gateway.log", "ab")
     proc = subprocess.Popen([sys.executable, "-m", "mqtt_bridge.gateways.jt808"], env=env, cwd=str(REPO),
                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

@@ -10,7 +10,8 @@ Order of checks (the first failure wins, so a message gets exactly one reason):
 
 1. size (``payload_too_large``) - before anything else touches the bytes;
 2. topic shape (``bad_topic``);
-3. device: registered (``unknown_device``), allowed to publish that kind (``wrong_kind``);
+3. device: registered (``unknown_device``), enabled (``device_disabled``), allowed to publish
+   that kind (``wrong_kind``);
 4. decoding: UTF-8, JSON, finite numbers, object (``not_utf8``, ``not_json``,
    ``not_finite``, ``not_object``);
 5. signature (``missing_signature``, ``bad_signature``) - checked before the content, because
@@ -25,6 +26,7 @@ field, e.g. ``"batch[3].lat must be within -90..90, got 91.2"``):
 ``bad_topic``                     not ``wf/v1/dev/{id}/{gps|load|weigh|status}`` or
                                   ``owntracks/{user}/{device}``, or an invalid device id
 ``unknown_device``                no device registered under that id
+``device_disabled``               the device is registered but disabled (api.md)
 ``wrong_kind``                    device publishing a kind it is not registered for
                                   (gps: ``gps`` and OwnTracks; load_cell: ``load``;
                                   weighbridge: ``weigh``; ``status`` is allowed for any)
@@ -120,7 +122,7 @@ from mqtt_bridge import signing
 from mqtt_bridge.gateway_quarantine import GATEWAY_QUARANTINE_PREFIX, read_gateway_quarantine
 
 REASONS: frozenset[str] = frozenset({
-    "payload_too_large", "bad_topic", "unknown_device", "wrong_kind", "not_utf8", "not_json",
+    "payload_too_large", "bad_topic", "unknown_device", "device_disabled", "wrong_kind", "not_utf8", "not_json",
     "not_finite", "not_object", "missing_signature", "bad_signature", "missing_field",
     "wrong_type", "bad_value", "batch_not_allowed", "empty_batch", "batch_too_large",
     "bad_latitude", "bad_longitude", "null_island", "negative_mass", "net_mismatch",
@@ -149,6 +151,12 @@ class DeviceInfo:
     vehicle_id: int | None = None
     site_id: int | None = None
     publishes_load: bool = False  # a gps terminal that also carries the load sensor (JT/T 808 load_item)
+    previous_secrets: tuple[str, ...] = ()  # a rotated-out secret, within its grace period
+    enabled: bool = True  # False: every message is quarantined as ``device_disabled``
+
+    @property
+    def valid_secrets(self) -> tuple[str, ...]:
+        return (self.secret, *self.previous_secrets)
 
 
 DeviceLookup = Callable[[str], DeviceInfo | None]
@@ -359,6 +367,8 @@ def _lookup_device(lookup: DeviceLookup, device_id: str) -> DeviceInfo:
                       f"device lookup for {device_id!r} failed: {type(exc).__name__}: {exc}"[:500]) from None
     if device is None:
         raise _Reject("unknown_device", f"device {device_id!r} is not registered")
+    if not device.enabled:
+        raise _Reject("device_disabled", f"device {device_id!r} is disabled")
     return device
 
 
@@ -472,7 +482,7 @@ def _check_signature(ctx: _Context, message: dict) -> bool:
     """Return ``verified``; reject only when the device is required to sign."""
     device = ctx.device
     has_sig = "sig" in message
-    correct = has_sig and signing.verify(ctx.device_id, device.secret, message)
+    correct = has_sig and any(signing.verify(ctx.device_id, secret, message) for secret in device.valid_secrets)
     if device.require_signature and not has_sig:
         raise _Reject("missing_signature", f"device {ctx.device_id!r} must sign; no sig field")
     if device.require_signature and not correct:

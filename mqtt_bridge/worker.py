@@ -36,6 +36,7 @@ from mqtt_bridge.parsing import TRANSIENT_REASONS, Limits, Rejected, parse_messa
 from mqtt_bridge.store import StoredBatch, TelemetryStore
 from wasteflow.config import Settings
 from wasteflow.database import get_engine
+from wasteflow.sealing import sealer_for
 
 log = logging.getLogger("wasteflow.bridge")
 
@@ -91,7 +92,7 @@ class BridgeWorker:
         self.settings = settings
         self.engine = get_engine(settings.database_url)
         self.store = TelemetryStore(self.engine)
-        self.devices = DeviceDirectory(self.engine)
+        self.devices = DeviceDirectory(self.engine, sealer=sealer_for(self.engine.url, settings.secret_key))
         self.limits = limits
         self.address = BrokerAddress.parse(settings.mqtt_url)
         self.client_id = client_id or settings.bridge_client_id

@@ -21,6 +21,11 @@ from wasteflow.config import Settings
 from wasteflow.database import get_engine
 from wasteflow.migrate import upgrade
 
+TEST_SECRET_KEY = "test-only-device-secret-key-0123456789abcdef"
+os.environ.setdefault("WASTEFLOW_SECRET_KEY", TEST_SECRET_KEY)
+"""PostgreSQL keeps device secrets sealed under WASTEFLOW_SECRET_KEY and refuses to run without it;
+every process a test starts inherits this one."""
+
 
 def pytest_addoption(parser):
     parser.addoption("--databases", default=os.environ.get("WASTEFLOW_TEST_DATABASES", "sqlite,postgresql"),

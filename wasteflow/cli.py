@@ -17,6 +17,18 @@ gateway = typer.Typer(help="Device gateways (devices.md): what devices in the fi
 app.add_typer(gateway, name="gateway")
 
 
+def _sealing_ready(settings) -> None:
+    """Every command that reads or writes device secrets stops here, with what to do, when the
+    database keeps them sealed under a key it was not given (PostgreSQL without WASTEFLOW_SECRET_KEY)."""
+    from wasteflow.sealing import SealingError, sealer_for
+
+    try:
+        sealer_for(settings.database_url, settings.secret_key)
+    except SealingError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 def _host_port(value: str) -> tuple[str, int]:
     host, _, port = value.rpartition(":")
     return host or "127.0.0.1", int(port)
@@ -27,6 +39,7 @@ def migrate() -> None:
     """Bring the database (WASTEFLOW_DATABASE_URL) to the current schema."""
     from wasteflow.migrate import upgrade
 
+    _sealing_ready(get_settings())
     url = get_settings().database_url
     upgrade(url)
     typer.echo(f"database is at the current schema: {_redact(url)}")
@@ -55,6 +68,7 @@ def serve(workers: int = typer.Option(1, help="uvicorn worker processes"),
     import uvicorn
 
     settings = get_settings()
+    _sealing_ready(settings)
     if migrate_first:
         from wasteflow.migrate import upgrade
         upgrade(settings.database_url)
@@ -92,6 +106,7 @@ def bridge() -> None:
     """Run one MQTT bridge worker: telemetry from WASTEFLOW_MQTT_URL into the database."""
     from mqtt_bridge.__main__ import main
 
+    _sealing_ready(get_settings())
     raise typer.Exit(main())
 
 
@@ -133,6 +148,7 @@ def broker_config(out: Path = typer.Option(Path("deploy/mosquitto/auth"), help="
     from wasteflow.broker.service import all_accounts, write_files
     from wasteflow.database import get_engine
 
+    _sealing_ready(get_settings())
     engine = get_engine(get_settings().database_url)
     while True:
         accounts = all_accounts(engine, bridge_user, bridge_password, alert_user, alert_password or None,
@@ -177,6 +193,7 @@ def gateway_jt808(listen: str = typer.Option(None, "--listen", help="host:port f
     """The JT/T 808 gateway (help: JT808_HELP)."""
     from mqtt_bridge.gateways.jt808.__main__ import main
 
+    _sealing_ready(get_settings())
     raise typer.Exit(main(listen))
 
 
@@ -188,6 +205,7 @@ def bootstrap() -> None:
     from wasteflow.migrate import upgrade
 
     settings = get_settings()
+    _sealing_ready(settings)
     upgrade(settings.database_url)
     with session_scope(get_engine(settings.database_url)) as session:
         key = bootstrap_admin(session)

@@ -47,6 +47,12 @@ class Settings(ThresholdSettings):
     signature_clock_skew_s: float = 5.0
     """How far a signature's ``at`` may lie ahead of the server clock (clock skew)."""
 
+    secret_key: str = ""
+    """Seals device secrets at rest (``wasteflow/sealing.py``); required on PostgreSQL, a key file
+    beside the database on SQLite when empty."""
+    device_secret_grace_s: float = 86400.0
+    """After a device secret is rotated, the old one still verifies this long, then is refused."""
+
     default_corridor_m: float = 500.0
     page_size_default: int = 50
     page_size_max: int = 500

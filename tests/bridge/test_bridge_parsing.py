@@ -198,6 +198,7 @@ REASON_CASES = [
     ("bad_topic", "wf/v2/dev/gps-1/gps", b"{}"),
     ("bad_topic", "owntracks/alice", b"{}"),
     ("bad_topic", "", b"{}"),
+    ("device_disabled", "wf/v1/dev/gps-off/gps", b"{}"),
     ("not_utf8", GPS, b'{"seq": "\xff"}'),
     ("not_utf8", GPS, b'{"seq": "\\ud800"}'),
     ("not_json", GPS, b"{seq: 1}"),

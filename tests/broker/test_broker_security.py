@@ -15,6 +15,7 @@ from wasteflow.broker.files import Account, without_impostors
 from wasteflow.broker.service import all_accounts, write_files
 from wasteflow.database import session_scope
 from wasteflow.registry.models import Device
+from wasteflow.sealing import sealer_for
 
 pytestmark = pytest.mark.mosquitto
 
@@ -122,7 +123,8 @@ def test_owntracks_phone_logs_in_under_its_broker_name(world, engine, tmp_path):
 def test_a_device_row_cannot_take_the_bridge_account(world, engine, tmp_path):
     """Even a row that bypassed the API's check (older data, a hand edit) gets no password line."""
     with session_scope(engine) as session:
-        session.add(Device(id="wasteflow-bridge", kind="gps", secret="impostor-secret", require_signature=False,
+        sealed = sealer_for(engine.url).seal("impostor-secret", "wasteflow-bridge")
+        session.add(Device(id="wasteflow-bridge", kind="gps", sealed_secret=sealed, require_signature=False,
                            vehicle_id=world.ids["vehicle"]))
     auth = tmp_path / "auth"
     write_files(auth, all_accounts(engine, "wasteflow-bridge", BRIDGE_PASSWORD))

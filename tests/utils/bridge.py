@@ -12,6 +12,7 @@ NOW = datetime(2026, 11, 23, 0, 5, 0, tzinfo=UTC)  # 08:05 in Baotou (+08:00)
 TS = "2026-11-23T08:00:05+08:00"                                # 5 minutes before NOW
 
 SECRET = "s3cret-for-tests"
+NEW_SECRET = "n3w-s3cret-after-rotation"
 
 DEVICES = {
     d.id: d
@@ -21,6 +22,8 @@ DEVICES = {
         DeviceInfo("load-1", "load_cell", SECRET, True, vehicle_id=1),
         DeviceInfo("wb-1", "weighbridge", SECRET, True, site_id=7),
         DeviceInfo("owntracks:alice/phone", "gps", "", False, vehicle_id=3),
+        DeviceInfo("gps-off", "gps", SECRET, True, vehicle_id=4, enabled=False),
+        DeviceInfo("gps-rotated", "gps", NEW_SECRET, True, vehicle_id=5, previous_secrets=(SECRET,)),
     ]
 }
 

@@ -12,6 +12,7 @@ from wasteflow.database import get_engine
 from wasteflow.errors import PROBLEM_BASE
 from wasteflow.monitoring.monitor import Monitor
 from wasteflow.schemas import Health
+from wasteflow.sealing import sealer_for
 
 DESCRIPTION = """Industrial solid waste from the firm that makes it, on the truck that carries it,
 to the plant or landfill that takes it. Every request carries `Authorization: Bearer <api key>`;
@@ -23,6 +24,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="wasteflow", version=__version__, description=DESCRIPTION)
     app.state.settings = settings
     app.state.engine = get_engine(settings.database_url)
+    sealer_for(app.state.engine.url, settings.secret_key)  # PostgreSQL without WASTEFLOW_SECRET_KEY stops here
     app.state.monitor = Monitor(settings)
     problems.install(app)
     _limit_request_size(app, settings.max_request_bytes)
@@ -42,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _include_routers(app: FastAPI) -> None:
+    from wasteflow.auth.key_views import router as keys
     from wasteflow.auth.views import router as regulators
     from wasteflow.console.views import router as console
     from wasteflow.exports.views import router as exports
@@ -58,7 +61,7 @@ def _include_routers(app: FastAPI) -> None:
     from wasteflow.webhooks.views import router as webhooks
 
     # finding_stats before findings, so /v1/findings/{id} does not swallow /v1/findings/stats
-    for router in (regulators, registry, manifests, ledger_history, tracks, finding_stats, findings, quarantine,
+    for router in (regulators, keys, registry, manifests, ledger_history, tracks, finding_stats, findings, quarantine,
                    ledger, flows, exports, revisions, webhooks, console):
         app.include_router(router)
 

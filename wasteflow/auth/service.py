@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, false, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from wasteflow.auth.models import ApiKey, Regulator
+from wasteflow.database import Query, lock_for_writing, utcnow
 from wasteflow.errors import Forbidden, NotFound, Unauthorized
+from wasteflow.paging import PageRequest, keyset_page
 from wasteflow.registry.models import Enterprise
 from wasteflow.registry.rules import check_region_prefix
 
@@ -96,10 +98,12 @@ def authenticate(session: Session, authorization: str | None) -> Principal:
     if not authorization or not authorization.lower().startswith("bearer "):
         raise Unauthorized("send 'Authorization: Bearer <api key>'")
     key = authorization[7:].strip()
-    api_key = session.exec(select(ApiKey).where(ApiKey.key_hash == hash_key(key),
-                                                ApiKey.revoked_at.is_(None))).first()
+    api_key = session.exec(select(ApiKey).where(ApiKey.key_hash == hash_key(key))).first()
     if api_key is None:
-        raise Unauthorized("unknown or revoked API key")
+        raise Unauthorized("unknown API key")
+    if api_key.revoked_at is not None:
+        raise Unauthorized(f"this API key ({api_key.prefix}…) was revoked at {api_key.revoked_at.isoformat()}; "
+                           "ask its owner or your regulator for a new one", rule="key_revoked")
     if api_key.owner_kind == "enterprise":
         enterprise = session.get(Enterprise, api_key.enterprise_id)
         return Principal("enterprise", enterprise_id=enterprise.id, roles=tuple(enterprise.roles))
@@ -126,3 +130,35 @@ def issue_regulator_key(session: Session, regulator_id: int) -> str:
 
 def bootstrap_admin(session: Session) -> str:
     return issue_key(session, "admin")
+
+
+# --- keys: listing and revocation (api.md) ---------------------------------------------------
+
+def visible_keys(query: Query, principal: Principal) -> Query:
+    """An enterprise its own keys; a regulator its own and its regions' enterprises'; the administrator all."""
+    if principal.is_admin:
+        return query
+    if principal.kind == "enterprise":
+        return query.where(col(ApiKey.enterprise_id) == principal.enterprise_id)
+    in_region = select(Enterprise.id).where(in_jurisdiction(principal, Enterprise.region_code))
+    return query.where(or_(col(ApiKey.regulator_id) == principal.regulator_id,
+                           col(ApiKey.enterprise_id).in_(in_region)))
+
+
+def list_keys(session: Session, principal: Principal, page: PageRequest) -> tuple[list[ApiKey], str | None]:
+    """Oldest first; each key's prefix, owner and dates, never its value (only the hash is kept anyway)."""
+    return keyset_page(session, visible_keys(select(ApiKey), principal), ApiKey.id, "k", page, newest_first=False)
+
+
+def revoke_key(session: Session, principal: Principal, key_id: int) -> ApiKey:
+    """From this commit on the key answers 401; revoking it again changes nothing."""
+    lock_for_writing(session)
+    api_key = session.exec(visible_keys(select(ApiKey).where(col(ApiKey.id) == key_id), principal)
+                           .with_for_update()).first()
+    if api_key is None:
+        raise NotFound(f"no API key {key_id}")
+    if api_key.revoked_at is None:
+        api_key.revoked_at = utcnow()
+        session.add(api_key)
+        session.flush()
+    return api_key

@@ -19,21 +19,29 @@ from wasteflow.broker.files import (
     service_accounts,
     without_impostors,
 )
+from wasteflow.registry import device_secrets
 from wasteflow.registry.models import Device
+from wasteflow.sealing import Sealer, sealer_for
 
 
-def registry_accounts(engine: Engine) -> list[Account]:
-    """One account per device that speaks MQTT itself (not the terminals behind a gateway)."""
+def registry_accounts(engine: Engine, sealer: Sealer | None = None) -> list[Account]:
+    """One account per enabled device that speaks MQTT itself (not the terminals behind a gateway),
+    its password the device's current secret: a rotation changes it at once, a disabled device has none."""
+    sealer = sealer or sealer_for(engine.url)
     with Session(engine) as session:
-        devices = session.exec(select(Device).where(Device.protocol.is_(None))  # type: ignore[union-attr]
+        devices = session.exec(select(Device).where(Device.protocol.is_(None),  # type: ignore[union-attr]
+                                                    Device.disabled_at.is_(None))  # type: ignore[union-attr]
                                .order_by(Device.id)).all()
-        return [Account(broker_username(d.id), d.secret, publish=device_topics(d.id)) for d in devices]
+        return [Account(broker_username(d.id), device_secrets.current_secret(d, sealer), publish=device_topics(d.id))
+                for d in devices]
 
 
 def jt808_account(engine: Engine, username: str, password: str) -> Account:
-    """The JT/T 808 gateway publishes gps (and load, for a load_item) of the registered terminals only."""
+    """The JT/T 808 gateway publishes gps (and load, for a load_item) of the enabled registered terminals only."""
     with Session(engine) as session:
-        ids = list(session.exec(select(Device.id).where(Device.protocol == "jt808").order_by(Device.id)).all())
+        ids = list(session.exec(select(Device.id).where(Device.protocol == "jt808",
+                                                        Device.disabled_at.is_(None))  # type: ignore[union-attr]
+                                .order_by(Device.id)).all())
     return gateway_account(username, password, "jt808", ids, ("gps", "load"))
 
 
@@ -59,9 +67,10 @@ def _atomic_write(path: Path, text: str, mode: int) -> None:
 
 
 def all_accounts(engine: Engine, bridge_user: str, bridge_password: str, alert_user: str | None = None,
-                 alert_password: str | None = None, jt808: tuple[str, str] | None = None) -> list[Account]:
+                 alert_password: str | None = None, jt808: tuple[str, str] | None = None,
+                 sealer: Sealer | None = None) -> list[Account]:
     """The services' accounts (the JT/T 808 gateway's when it has a password), then the devices'."""
     services = service_accounts(bridge_user, bridge_password, alert_user, alert_password)
     if jt808 is not None and jt808[1]:
         services.append(jt808_account(engine, *jt808))
-    return without_impostors(services, registry_accounts(engine))
+    return without_impostors(services, registry_accounts(engine, sealer))

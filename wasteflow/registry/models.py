@@ -49,8 +49,14 @@ class Device(SQLModel, table=True):
     kind: str = Field(max_length=20)
     vehicle_id: int | None = Field(default=None, foreign_key="vehicle.id", index=True)
     site_id: int | None = Field(default=None, foreign_key="site.id", index=True)
-    secret: str = Field(max_length=100)
-    """Kept to check HMAC signatures; never shown again after registration."""
+    sealed_secret: str = Field(max_length=255)
+    """The secret that checks HMAC signatures, sealed (``wasteflow.sealing``); never shown again
+    after registration or rotation."""
+    previous_sealed_secret: str | None = Field(default=None, max_length=255)
+    """The secret before the last rotation, still valid until ``previous_secret_until``."""
+    previous_secret_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """Set: the device's messages are quarantined (``device_disabled``) and it has no broker account."""
     require_signature: bool = True
     protocol: str | None = Field(default=None, max_length=16)
     """``jt808``: a JT/T 808 terminal, reporting through ``wasteflow gateway jt808``; None: MQTT."""

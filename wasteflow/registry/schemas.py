@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, RootModel
@@ -90,6 +91,10 @@ class DevicePublic(BaseModel):
     protocol: str | None = None
     terminal_id: str | None = Field(default=None, description="without leading zeros")
     load_item: dict[str, Any] | None = None
+    disabled_at: datetime | None = Field(default=None, description="set: the device is disabled, its messages "
+                                                                   "are quarantined as device_disabled")
+    previous_secret_until: datetime | None = Field(default=None, description="after a rotation: the old secret "
+                                                                             "verifies until then")
 
 
 class DeviceIssued(DevicePublic):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-import secrets
+from datetime import timedelta
 
 from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
@@ -12,12 +12,13 @@ from sqlmodel import Session, col, select
 from wasteflow.auth.service import Principal, in_jurisdiction, issue_key
 from wasteflow.broker.files import OWNTRACKS_USERNAME_PREFIX, broker_username, is_reserved_username
 from wasteflow.config import Settings
-from wasteflow.database import Query
+from wasteflow.database import Query, lock_for_writing, utcnow
 from wasteflow.errors import Conflict, Forbidden, NotFound, RuleViolation
 from wasteflow.paging import PageRequest, keyset_page
-from wasteflow.registry import rules
+from wasteflow.registry import device_secrets, rules
 from wasteflow.registry.models import Device, Enterprise, Site, Vehicle, WasteCategory, Zone
 from wasteflow.registry.schemas import DeviceCreate, EnterpriseCreate, SiteCreate, VehicleCreate, ZoneCreate
+from wasteflow.sealing import Sealer, sealer_for
 
 DEVICE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 OWNTRACKS_DEVICE_ID = re.compile(r"^owntracks:[A-Za-z0-9._-]{1,32}/[A-Za-z0-9._-]{1,32}$")
@@ -167,8 +168,9 @@ def list_vehicles(session: Session, principal: Principal, page: PageRequest) -> 
 
 # --- devices ---------------------------------------------------------------------------------
 
-def register_device(session: Session, principal: Principal, data: DeviceCreate) -> tuple[Device, str]:
-    """Register a device and hand back its secret, the only time it is shown."""
+def register_device(session: Session, principal: Principal, data: DeviceCreate,
+                    settings: Settings) -> tuple[Device, str]:
+    """Register a device and hand back its secret, the only time it is shown (the row keeps it sealed)."""
     require_signature = _jt808_signing(data)
     _check_device_id(data.id, require_signature)
     terminal_id = _jt808_terminal(session, data)
@@ -176,10 +178,10 @@ def register_device(session: Session, principal: Principal, data: DeviceCreate) 
     if session.get(Device, data.id) is not None:
         raise Conflict(f"device {data.id} is already registered", field="id")
     _check_broker_username_free(session, data.id)
-    secret = secrets.token_hex(32)
-    device = Device(id=data.id, kind=data.kind, vehicle_id=vehicle_id, site_id=site_id, secret=secret,
+    device = Device(id=data.id, kind=data.kind, vehicle_id=vehicle_id, site_id=site_id, sealed_secret="",
                     require_signature=require_signature, protocol=data.protocol, terminal_id=terminal_id,
                     load_item=data.load_item.model_dump() if data.load_item else None)
+    secret = device_secrets.set_first_secret(device, device_sealer(session, settings))
     session.add(device)
     try:
         session.flush()
@@ -192,6 +194,44 @@ def list_devices(session: Session, principal: Principal, page: PageRequest) -> t
     """By device id (a device's key is the id it was registered with); never their secrets."""
     return keyset_page(session, visible_devices(select(Device), principal), Device.id, "d", page,
                        newest_first=False)
+
+
+def device_sealer(session: Session, settings: Settings) -> Sealer:
+    return sealer_for(session.get_bind().url, settings.secret_key)
+
+
+def _device_to_change(session: Session, principal: Principal, device_id: str) -> Device:
+    """The device, write-locked, if the caller owns its vehicle or site or oversees it; else 404."""
+    lock_for_writing(session)
+    device = session.exec(visible_devices(select(Device).where(col(Device.id) == device_id), principal)
+                          .with_for_update()).first()
+    if device is None:
+        raise NotFound(f"no device {device_id}")
+    return device
+
+
+def rotate_device_secret(session: Session, principal: Principal, device_id: str,
+                         settings: Settings) -> tuple[Device, str]:
+    """A new secret, shown once; the old one keeps verifying for ``device_secret_grace_s``."""
+    device = _device_to_change(session, principal, device_id)
+    secret = device_secrets.rotate(device, device_sealer(session, settings), utcnow(),
+                                   timedelta(seconds=settings.device_secret_grace_s))
+    session.add(device)
+    session.flush()
+    return device, secret
+
+
+def set_device_enabled(session: Session, principal: Principal, device_id: str, enabled: bool) -> Device:
+    """Disable (its messages are quarantined as ``device_disabled``, its broker account goes) or
+    enable again; doing either twice changes nothing."""
+    device = _device_to_change(session, principal, device_id)
+    if enabled:
+        device.disabled_at = None
+    elif device.disabled_at is None:
+        device.disabled_at = utcnow()
+    session.add(device)
+    session.flush()
+    return device
 
 
 def _jt808_signing(data: DeviceCreate) -> bool:

@@ -13,6 +13,7 @@ from wasteflow.registry.schemas import (
     DeviceCreate,
     DeviceIssued,
     DevicePage,
+    DevicePublic,
     EnterpriseCreate,
     EnterprisePage,
     EnterprisePublic,
@@ -78,9 +79,27 @@ def list_vehicles(session: DbDep, principal: PrincipalDep, page: RegistryPage):
 
 
 @router.post("/devices", status_code=201, response_model=DeviceIssued)
-def register_device(data: DeviceCreate, session: DbDep, principal: PrincipalDep):
-    device, secret = service.register_device(session, principal, data)
+def register_device(data: DeviceCreate, session: DbDep, principal: PrincipalDep, settings: SettingsDep):
+    device, secret = service.register_device(session, principal, data, settings)
     return DeviceIssued.model_validate({**device.model_dump(), "secret": secret})
+
+
+@router.post("/devices/{device_id:path}/secret", response_model=DeviceIssued)
+def rotate_device_secret(device_id: str, session: DbDep, principal: PrincipalDep, settings: SettingsDep,
+                         data: EmptyBody | None = None):
+    """A new secret, shown once; the old one still verifies until ``previous_secret_until``."""
+    device, secret = service.rotate_device_secret(session, principal, device_id, settings)
+    return DeviceIssued.model_validate({**device.model_dump(), "secret": secret})
+
+
+@router.post("/devices/{device_id:path}/disable", response_model=DevicePublic)
+def disable_device(device_id: str, session: DbDep, principal: PrincipalDep, data: EmptyBody | None = None):
+    return DevicePublic.model_validate(service.set_device_enabled(session, principal, device_id, False).model_dump())
+
+
+@router.post("/devices/{device_id:path}/enable", response_model=DevicePublic)
+def enable_device(device_id: str, session: DbDep, principal: PrincipalDep, data: EmptyBody | None = None):
+    return DevicePublic.model_validate(service.set_device_enabled(session, principal, device_id, True).model_dump())
 
 
 @router.get("/devices", response_model=DevicePage)

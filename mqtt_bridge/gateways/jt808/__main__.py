@@ -14,6 +14,7 @@ from mqtt_bridge.gateways.jt808.server import Jt808Gateway
 from mqtt_bridge.gateways.publisher import GatewayPublisher
 from wasteflow.config import Settings, get_settings
 from wasteflow.database import get_engine
+from wasteflow.sealing import sealer_for
 
 log = logging.getLogger("wasteflow.gateway.jt808")
 
@@ -25,7 +26,8 @@ def host_port(value: str) -> tuple[str, int]:
 
 async def run(settings: Settings, listen: str | None = None, status_every_s: float = 10.0) -> int:
     host, port = host_port(listen or settings.jt808_listen)
-    directory = TerminalDirectory(get_engine(settings.database_url))
+    engine = get_engine(settings.database_url)
+    directory = TerminalDirectory(engine, sealer=sealer_for(engine.url, settings.secret_key))
     known = await asyncio.to_thread(directory.load_all)
     client_id = os.environ.get("WASTEFLOW_JT808_CLIENT_ID") or f"wasteflow-jt808-{socket.gethostname()}-{os.getpid()}"
     publisher = GatewayPublisher(settings.mqtt_url, client_id, protocol=settings.mqtt_protocol)

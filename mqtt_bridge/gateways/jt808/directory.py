@@ -18,13 +18,17 @@ import hashlib
 import hmac
 import logging
 import time
+from datetime import datetime
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from mqtt_bridge.gateways.jt808.session import Terminal
 from mqtt_bridge.gateways.jt808.translate import LoadItem
+from wasteflow.database import utcnow
+from wasteflow.registry import device_secrets
 from wasteflow.registry.models import Device
+from wasteflow.sealing import Sealer, sealer_for
 
 log = logging.getLogger("wasteflow.gateway.jt808")
 
@@ -38,20 +42,25 @@ def auth_code(secret: str, terminal_id: str) -> str:
     return digest.hexdigest()[:AUTH_CODE_CHARS].upper()
 
 
-def terminal_of(device: Device) -> Terminal | None:
-    if not device.terminal_id:
+def terminal_of(device: Device, sealer: Sealer, now: datetime | None = None) -> Terminal | None:
+    """The terminal as the gateway knows it; None for a disabled device (answered as unknown)."""
+    if not device.terminal_id or device.disabled_at is not None:
         return None
     try:
         load_item = LoadItem.from_registry(device.load_item)
     except (KeyError, TypeError, ValueError):
         log.warning("device %s has an unreadable load_item %r: ignored", device.id, device.load_item)
         load_item = None
-    return Terminal(device.id, device.terminal_id, auth_code(device.secret, device.terminal_id), load_item)
+    secrets = device_secrets.valid_secrets(device, sealer, now or utcnow())
+    previous = auth_code(secrets[1], device.terminal_id) if len(secrets) > 1 else None
+    return Terminal(device.id, device.terminal_id, auth_code(secrets[0], device.terminal_id), load_item,
+                    previous_auth_code=previous, previous_until=device.previous_secret_until if previous else None)
 
 
 class TerminalDirectory:
-    def __init__(self, engine: Engine, reload_s: float = 60.0, miss_ttl_s: float = 5.0):
+    def __init__(self, engine: Engine, reload_s: float = 60.0, miss_ttl_s: float = 5.0, sealer: Sealer | None = None):
         self.engine = engine
+        self.sealer = sealer or sealer_for(engine.url)
         self.reload_s = reload_s
         self.miss_ttl_s = miss_ttl_s
         self._terminals: dict[str, Terminal] = {}
@@ -67,7 +76,7 @@ class TerminalDirectory:
     def load_all(self) -> int:
         with Session(self.engine) as session:
             devices = session.exec(select(Device).where(Device.protocol == "jt808")).all()
-            terminals = [t for t in map(terminal_of, devices) if t is not None]
+            terminals = [t for t in (terminal_of(d, self.sealer) for d in devices) if t is not None]
         self._terminals = {t.terminal_id: t for t in terminals}
         self._misses.clear()
         return len(terminals)
@@ -76,7 +85,7 @@ class TerminalDirectory:
         with Session(self.engine) as session:
             device = session.exec(select(Device).where(Device.protocol == "jt808",
                                                        Device.terminal_id == terminal_id)).first()
-            return terminal_of(device) if device is not None else None
+            return terminal_of(device, self.sealer) if device is not None else None
 
     async def ensure(self, terminal_id: str) -> None:
         """Make sure a terminal registered since the last reload is known (a register or authenticate frame)."""

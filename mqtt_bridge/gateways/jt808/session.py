@@ -58,6 +58,15 @@ class Terminal:
     terminal_id: str  # the phone number without leading zeros
     auth_code: str
     load_item: translate.LoadItem | None = None
+    previous_auth_code: str | None = None
+    """From the secret before a rotation, accepted until ``previous_until`` (the grace period)."""
+    previous_until: datetime | None = None
+
+    def accepts(self, code: bytes, now: datetime) -> bool:
+        if hmac.compare_digest(code, self.auth_code.encode("ascii")):
+            return True
+        return (self.previous_auth_code is not None and self.previous_until is not None and now < self.previous_until
+                and hmac.compare_digest(code, self.previous_auth_code.encode("ascii")))
 
 
 Directory = Callable[[str], Terminal | None]
@@ -162,7 +171,7 @@ class Session:
     def _authenticate(self, frame: Frame, answer: Header, now: datetime) -> Outcome:
         terminal = self.directory(frame.header.terminal_id)
         code = m.decode_auth_code(frame.body, frame.header.version)
-        if terminal is not None and hmac.compare_digest(code, terminal.auth_code.encode("ascii")):
+        if terminal is not None and terminal.accepts(code, now):
             self.terminal = terminal
             return Outcome(reply=[self._response(answer, m.OK)])
         self.terminal = None
