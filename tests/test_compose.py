@@ -110,7 +110,7 @@ def test_no_default_passwords():
     """A secret left unset stops compose (``${VAR:?...}``) instead of falling back to a known value."""
     text = (ROOT / "compose.yaml").read_text()
     secrets = set(re.findall(r"\$\{([A-Z_]*(?:PASSWORD|SECRET)[A-Z_]*)", text))
-    assert {"POSTGRES_PASSWORD", "BROKER_BRIDGE_PASSWORD"} <= secrets
+    assert {"POSTGRES_PASSWORD", "BROKER_BRIDGE_PASSWORD", "WASTEFLOW_SECRET_KEY"} <= secrets
     optional = {"BROKER_ALERT_PASSWORD"}  # empty means: no alert account at all, not a default password
     for name in secrets - optional:
         uses = re.findall(r"\$\{" + name + r"(:?[-?=+]?)", text)
