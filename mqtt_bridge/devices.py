@@ -52,8 +52,9 @@ class DeviceDirectory:
             now = utcnow()
             secrets = device_secrets.valid_secrets(device, self.sealer, now)
             ttl_s = self.ttl_s
-            if device_secrets.in_grace(device, now):
-                ttl_s = min(ttl_s, (device.previous_secret_until - now).total_seconds())
+            grace_ends = device_secrets.grace_ends(device, now)
+            if grace_ends is not None:
+                ttl_s = min(ttl_s, (grace_ends - now).total_seconds())
             info = DeviceInfo(id=device.id, kind=device.kind, secret=secrets[0],
                               require_signature=device.require_signature,
                               vehicle_id=device.vehicle_id, site_id=device.site_id,

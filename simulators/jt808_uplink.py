@@ -58,7 +58,7 @@ def free_port() -> int:
 def start_gateway(database_url: str, mqtt_url: str, port: int, log_path: Path, mqtt_protocol: str = "5",
                   timeout: float = 30.0) -> subprocess.Popen:
     """``python -m mqtt_bridge.gateways.jt808`` on 127.0.0.1:``port``, logging to ``log_path``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WASTEFLOW_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WASTEFLOW_") or k == "WASTEFLOW_SECRET_KEY"}
     env.update({"WASTEFLOW_DATABASE_URL": database_url, "WASTEFLOW_MQTT_URL": mqtt_url,
                 "WASTEFLOW_MQTT_PROTOCOL": mqtt_protocol, "WASTEFLOW_JT808_LISTEN": f"127.0.0.1:{port}",
                 "PYTHONUNBUFFERED": "1"})

@@ -89,6 +89,7 @@ def test_device_list_never_shows_a_secret(world):
     assert listed.status_code == 200, listed.text
     for device in listed.json()["items"]:
         assert set(device) == {"id", "kind", "vehicle_id", "site_id", "require_signature",
-                               "protocol", "terminal_id", "load_item"}  # a JT/T 808 terminal's (null otherwise)
+                               "protocol", "terminal_id", "load_item",  # a JT/T 808 terminal's (null otherwise)
+                               "disabled_at", "previous_secret_until"}
     for secret in world.secrets.values():
         assert secret not in listed.text

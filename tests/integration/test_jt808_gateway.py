@@ -236,7 +236,7 @@ def test_nothing_is_acknowledged_before_the_broker_holds_it(terminals, engine, d
 
 
 def _start_gateway_process(db_url: str, broker_url: str, port: int, log_path: Path) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WASTEFLOW_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WASTEFLOW_") or k == "WASTEFLOW_SECRET_KEY"}
     env.update({"WASTEFLOW_DATABASE_URL": db_url, "WASTEFLOW_MQTT_URL": broker_url, "PYTHONUNBUFFERED": "1",
                 "WASTEFLOW_JT808_LISTEN": f"127.0.0.1:{port}", "WASTEFLOW_LOG_LEVEL": "INFO"})
     with open(log_path, "ab") as log:

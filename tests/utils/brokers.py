@@ -272,7 +272,7 @@ def start_bridge_process(db_url: str, mqtt_url: str, client_id: str, shared_grou
                          extra_env: dict[str, str] | None = None, log_dir: Path | str | None = None,
                          protocol: str = "5") -> subprocess.Popen:
     """``python -m mqtt_bridge``; its log goes to ``proc.log_path`` (appended across restarts)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WASTEFLOW_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WASTEFLOW_") or k == "WASTEFLOW_SECRET_KEY"}
     env.update({
         "WASTEFLOW_DATABASE_URL": db_url,
         "WASTEFLOW_MQTT_URL": mqtt_url,

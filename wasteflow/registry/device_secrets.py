@@ -38,14 +38,17 @@ def rotate(device: Device, sealer: Sealer, now: datetime, grace: timedelta) -> s
 def valid_secrets(device: Device, sealer: Sealer, now: datetime) -> tuple[str, ...]:
     """The current secret first, then the previous one while its grace period lasts."""
     current = sealer.open(device.sealed_secret, device.id)
-    if in_grace(device, now):
+    if device.previous_sealed_secret is not None and grace_ends(device, now) is not None:
         return current, sealer.open(device.previous_sealed_secret, device.id)
     return (current,)
 
 
-def in_grace(device: Device, now: datetime) -> bool:
-    return (device.previous_sealed_secret is not None and device.previous_secret_until is not None
-            and now < device.previous_secret_until)
+def grace_ends(device: Device, now: datetime) -> datetime | None:
+    """When the previous secret stops verifying, if it still does at ``now``."""
+    until = device.previous_secret_until
+    if device.previous_sealed_secret is None or until is None or now >= until:
+        return None
+    return until
 
 
 def current_secret(device: Device, sealer: Sealer) -> str:
