@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -49,15 +50,24 @@ class BrokerAddress:
     port: int
     username: str | None = None
     password: str | None = None
+    tls: bool = False
 
     @classmethod
     def parse(cls, url: str) -> BrokerAddress:
+        """``mqtt://user:pass@host:1883``, or ``mqtts://...`` (TLS, port 8883 unless given)."""
         parsed = urlparse(url)
-        if parsed.scheme not in ("mqtt", "tcp"):
-            raise ValueError(f"WASTEFLOW_MQTT_URL must look like mqtt://user:pass@host:1883, not {url!r}")
-        return cls(parsed.hostname or "127.0.0.1", parsed.port or 1883,
+        if parsed.scheme not in ("mqtt", "tcp", "mqtts", "ssl"):
+            raise ValueError(f"WASTEFLOW_MQTT_URL must look like mqtt://user:pass@host:1883 "
+                             f"(or mqtts://...:8883), not {url!r}")
+        tls = parsed.scheme in ("mqtts", "ssl")
+        return cls(parsed.hostname or "127.0.0.1", parsed.port or (8883 if tls else 1883),
                    unquote(parsed.username) if parsed.username else None,
-                   unquote(parsed.password) if parsed.password else None)
+                   unquote(parsed.password) if parsed.password else None, tls)
+
+    def secure(self, client: mqtt.Client, ca_file: str = "") -> None:
+        """Over ``mqtts://``, verify the broker against ``ca_file`` (the system's CAs when empty)."""
+        if self.tls:
+            client.tls_set(ca_certs=ca_file or None, tls_version=ssl.PROTOCOL_TLS_CLIENT)
 
 
 @dataclass
@@ -121,6 +131,7 @@ class BridgeWorker:
                                  protocol=mqtt.MQTTv311, clean_session=False, manual_ack=True)
         if self.address.username:
             client.username_pw_set(self.address.username, self.address.password)
+        self.address.secure(client, self.settings.mqtt_ca_file)
         client.max_inflight_messages_set(1000)
         client.max_queued_messages_set(0)
         client.reconnect_delay_set(min_delay=1, max_delay=16)

@@ -19,7 +19,8 @@ SERVICES = COMPOSE["services"]
 WASTEFLOW_SERVICES = [name for name, s in SERVICES.items() if s.get("image", "").startswith("wasteflow")]
 EXTRA_VARIABLES = {"WASTEFLOW_BRIDGE_CLIENT_ID", "WASTEFLOW_BROKER_BRIDGE_PASSWORD", "WASTEFLOW_BROKER_ALERT_PASSWORD",
                    "WASTEFLOW_BROKER_BRIDGE_USER", "WASTEFLOW_BROKER_ALERT_USER", "WASTEFLOW_LOG_LEVEL",
-                   "WASTEFLOW_BROKER_JT808_USER", "WASTEFLOW_BROKER_JT808_PASSWORD"}
+                   "WASTEFLOW_BROKER_JT808_USER", "WASTEFLOW_BROKER_JT808_PASSWORD", "WASTEFLOW_BROKER_OSMAND_USER",
+                   "WASTEFLOW_BROKER_OSMAND_PASSWORD"}
 """Read outside the settings object: by the bridge's entry point and by `wasteflow broker-config` options."""
 
 
@@ -70,6 +71,19 @@ def test_the_jt808_gateway_takes_terminals_under_its_own_broker_account():
     assert environment["WASTEFLOW_MQTT_URL"].startswith("mqtt://wasteflow-jt808:${BROKER_JT808_PASSWORD:?")
     broker_config = SERVICES["broker-config"]["environment"]
     assert broker_config["WASTEFLOW_BROKER_JT808_PASSWORD"].startswith("${BROKER_JT808_PASSWORD:?"), \
+        "broker-config must create the account the gateway logs in with"
+    assert {"migrate", "mosquitto"} <= set(gateway["depends_on"])
+
+
+def test_the_osmand_gateway_takes_phones_under_its_own_broker_account():
+    gateway = SERVICES["gateway-osmand"]
+    assert gateway["command"] == ["wasteflow", "gateway", "http"]
+    environment = gateway["environment"]
+    host, _, port = environment["WASTEFLOW_OSMAND_LISTEN"].rpartition(":")
+    assert host == "0.0.0.0" and [str(p) for p in gateway["ports"]] == [f"{port}:{port}"]
+    assert environment["WASTEFLOW_MQTT_URL"].startswith("mqtt://wasteflow-osmand:${BROKER_OSMAND_PASSWORD:?")
+    broker_config = SERVICES["broker-config"]["environment"]
+    assert broker_config["WASTEFLOW_BROKER_OSMAND_PASSWORD"].startswith("${BROKER_OSMAND_PASSWORD:?"), \
         "broker-config must create the account the gateway logs in with"
     assert {"migrate", "mosquitto"} <= set(gateway["depends_on"])
 

@@ -137,6 +137,10 @@ def broker_config(out: Path = typer.Option(Path("deploy/mosquitto/auth"), help="
                   jt808_user: str = typer.Option("wasteflow-jt808", envvar="WASTEFLOW_BROKER_JT808_USER"),
                   jt808_password: str = typer.Option("", envvar="WASTEFLOW_BROKER_JT808_PASSWORD",
                                                      help="the JT/T 808 gateway's broker password (empty: no account)"),
+                  osmand_user: str = typer.Option("wasteflow-osmand", envvar="WASTEFLOW_BROKER_OSMAND_USER"),
+                  osmand_password: str = typer.Option("", envvar="WASTEFLOW_BROKER_OSMAND_PASSWORD",
+                                                      help="the OsmAnd HTTP gateway's broker password "
+                                                           "(empty: no account)"),
                   watch: float = typer.Option(0, help="re-check the registry every N seconds (0: once)"),
                   reload_pid: int = typer.Option(0, help="send SIGHUP to this Mosquitto process after a change"),
                   ) -> None:
@@ -152,7 +156,7 @@ def broker_config(out: Path = typer.Option(Path("deploy/mosquitto/auth"), help="
     engine = get_engine(get_settings().database_url)
     while True:
         accounts = all_accounts(engine, bridge_user, bridge_password, alert_user, alert_password or None,
-                                jt808=(jt808_user, jt808_password))
+                                jt808=(jt808_user, jt808_password), osmand=(osmand_user, osmand_password))
         if write_files(out, accounts):
             typer.echo(f"wrote {out / 'passwords'} and {out / 'acl'}: {len(accounts)} accounts", err=True)
             if reload_pid:
@@ -194,6 +198,29 @@ def gateway_jt808(listen: str = typer.Option(None, "--listen", help="host:port f
     from mqtt_bridge.gateways.jt808.__main__ import main
 
     _sealing_ready(get_settings())
+    raise typer.Exit(main(listen))
+
+
+OSMAND_HELP = (
+    "Take phones running OsmAnd or Traccar Client over HTTP (Traccar's OsmAnd protocol: query string, form or "
+    "Traccar Client's JSON) and publish their fixes to the broker.\n\n"
+    "Register each phone through the API first: POST /v1/devices with \"id\": \"osmand:{the phone's id}\", "
+    "\"kind\": \"gps\" and its vehicle_plate. Then set the phone's server URL to http://this-host:5055 "
+    "(behind a TLS proxy in production). A request is answered 200 only after the broker has acknowledged its "
+    "fixes; 400 with the reason for what cannot be read (no id, an unknown id, a number that does not parse, a "
+    "position out of range); 503 while the broker is away (the phone sends it again).\n\n"
+    "Reads the registry from WASTEFLOW_DATABASE_URL; publishes to WASTEFLOW_MQTT_URL (use the gateway's broker "
+    "account; mqtts:// with WASTEFLOW_MQTT_CA_FILE for TLS). Also: WASTEFLOW_OSMAND_PUBLISH_TIMEOUT_S, "
+    "WASTEFLOW_OSMAND_MAX_BODY_BYTES, WASTEFLOW_OSMAND_QUARANTINE_PER_MINUTE. See docs/devices.md."
+)
+
+
+@gateway.command("http", help=OSMAND_HELP)
+def gateway_http(listen: str = typer.Option(None, "--listen", help="host:port for phones "
+                                            "(default: WASTEFLOW_OSMAND_LISTEN, 127.0.0.1:5055)")) -> None:
+    """The OsmAnd HTTP gateway (help: OSMAND_HELP)."""
+    from mqtt_bridge.gateways.osmand.__main__ import main
+
     raise typer.Exit(main(listen))
 
 

@@ -63,6 +63,9 @@ class Settings(ThresholdSettings):
     geofence_max_area_m2: float = 200_000_000.0
 
     # telemetry bridge
+    mqtt_ca_file: str = ""
+    """PEM file of the CA that signed the broker's certificate, for ``mqtts://`` URLs (bridge and
+    gateways); empty: the system's CAs."""
     mqtt_protocol: str = "5"
     """MQTT protocol of the bridge's connection: ``5`` (Mosquitto, EMQX...) or ``3.1.1`` (the embedded broker)."""
     bridge_client_id: str = "wasteflow-bridge"
@@ -84,6 +87,15 @@ class Settings(ThresholdSettings):
     jt808_max_connections: int = 20_000
     jt808_quarantine_per_minute: int = 120
     """A connection with more frames quarantined in a minute is closed (a broken or hostile peer)."""
+
+    # OsmAnd HTTP gateway (devices.md)
+    osmand_listen: str = "127.0.0.1:5055"
+    """host:port ``wasteflow gateway http`` takes phones' OsmAnd requests on (``0.0.0.0:5055`` for the field)."""
+    osmand_publish_timeout_s: float = 10.0
+    """A request whose fixes the broker has not acknowledged in this time is answered 503 (the phone resends)."""
+    osmand_max_body_bytes: int = 262_144
+    osmand_quarantine_per_minute: int = 600
+    """Unreadable requests recorded in quarantine per minute; past that they are only counted."""
 
     telemetry_retention_days: int = 0
     """Raw fixes and load readings older than this are dropped by ``wasteflow maintain`` (0: keep all)."""

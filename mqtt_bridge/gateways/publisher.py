@@ -58,8 +58,9 @@ def quarantine_message(gateway: str, device_id: str | None, reason: str, raw: by
 
 
 class GatewayPublisher:
-    def __init__(self, mqtt_url: str, client_id: str, protocol: str = "5"):
+    def __init__(self, mqtt_url: str, client_id: str, protocol: str = "5", ca_file: str = ""):
         self.address = BrokerAddress.parse(mqtt_url)
+        self.ca_file = ca_file
         self.client_id = client_id
         self.mqtt5 = protocol.strip() == "5"
         self.connected = threading.Event()
@@ -76,6 +77,7 @@ class GatewayPublisher:
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=protocol)
         if self.address.username:
             client.username_pw_set(self.address.username, self.address.password)
+        self.address.secure(client, self.ca_file)
         client.max_inflight_messages_set(1000)
         client.max_queued_messages_set(0)
         client.reconnect_delay_set(min_delay=1, max_delay=16)

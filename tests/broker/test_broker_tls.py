@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import ssl
 import threading
+import time
+from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
 import pytest
 from typer.testing import CliRunner
 
-from tests.utils.brokers import start_mosquitto
+from mqtt_bridge.gateways.osmand.translate import Request, translate
+from mqtt_bridge.gateways.publisher import GatewayPublisher
+from mqtt_bridge.worker import BridgeWorker, BrokerAddress
+from tests.utils.brokers import start_mosquitto, wait_for_count
 from wasteflow.broker.certs import make_trial_certificates
 from wasteflow.broker.service import all_accounts, write_files
 from wasteflow.cli import app
+from wasteflow.config import Settings
 
 pytestmark = pytest.mark.mosquitto
 
@@ -83,3 +89,44 @@ def test_a_broker_with_another_ca_is_not_trusted(tls_broker, world, tmp_path):
 def test_wrong_secret_is_refused_over_tls_too(tls_broker, world, certs):
     rc = try_connect(tls_broker.tls_port, "gps-0001", "not-the-secret", str(certs / "ca.crt"))
     assert rc is not None and not isinstance(rc, Exception) and rc.is_failure, rc
+
+
+def test_gateway_and_bridge_use_mqtts_with_the_ca_file(world, engine, db_url, tmp_path, certs):
+    """``mqtts://`` with WASTEFLOW_MQTT_CA_FILE: the OsmAnd gateway's account publishes a phone's fix over
+    TLS, the bridge reads it over TLS and stores it; without the CA the gateway never connects."""
+    phone = world.post("/v1/devices", {"id": "osmand:tls-phone", "kind": "gps", "vehicle_plate": "蒙B12345"},
+                       "transporter")
+    assert phone.status_code == 201, phone.text
+    auth = tmp_path / "auth"
+    write_files(auth, all_accounts(engine, "wasteflow-bridge", "bridge-secret", osmand=("wasteflow-osmand", "gw")))
+    broker = start_mosquitto(tmp_path / "broker", tls_certs=certs, overrides={
+        "allow_anonymous": "false", "password_file": str(auth / "passwords"), "acl_file": str(auth / "acl")})
+    ca = str(certs / "ca.crt")
+    bridge = BridgeWorker(Settings(database_url=db_url, bridge_batch_ms=50, mqtt_ca_file=ca,
+                                   mqtt_url=f"mqtts://wasteflow-bridge:bridge-secret@127.0.0.1:{broker.tls_port}"),
+                          client_id="wasteflow-bridge-tls")
+    gateway = GatewayPublisher(f"mqtts://wasteflow-osmand:gw@127.0.0.1:{broker.tls_port}", "wasteflow-osmand-tls",
+                               ca_file=ca)
+    untrusting = GatewayPublisher(f"mqtts://wasteflow-osmand:gw@127.0.0.1:{broker.tls_port}", "wasteflow-osmand-x")
+    try:
+        bridge.start()
+        gateway.start()
+        untrusting.start()
+        assert bridge.wait_connected(10) and gateway.wait_connected(10)
+        stamp = int(time.time()) - 30
+        fix = translate(Request("GET", "", f"id=tls-phone&lat=40.6&lon=109.8&timestamp={stamp}", b""),
+                        lambda _: True, datetime.now(UTC))
+        gateway.publish_future(*fix.messages[0]).result(10)
+        assert wait_for_count(engine, "gps_fix", 1, timeout=20) == 1
+        assert not untrusting.wait_connected(3), "a broker the system's CAs do not vouch for is not trusted"
+    finally:
+        for client in (untrusting, gateway, bridge):
+            client.stop()
+        broker.stop()
+
+
+def test_broker_urls():
+    assert BrokerAddress.parse("mqtts://u:p@broker") == BrokerAddress("broker", 8883, "u", "p", tls=True)
+    assert BrokerAddress.parse("mqtt://broker") == BrokerAddress("broker", 1883, tls=False)
+    with pytest.raises(ValueError, match="mqtts://"):
+        BrokerAddress.parse("http://broker")

@@ -45,6 +45,13 @@ def jt808_account(engine: Engine, username: str, password: str) -> Account:
     return gateway_account(username, password, "jt808", ids, ("gps", "load"))
 
 
+def osmand_account(engine: Engine, username: str, password: str) -> Account:
+    """The OsmAnd HTTP gateway publishes gps of the registered ``osmand:{id}`` phones only."""
+    with Session(engine) as session:
+        ids = list(session.exec(select(Device.id).where(Device.protocol == "osmand").order_by(Device.id)).all())
+    return gateway_account(username, password, "osmand", ids, ("gps",))
+
+
 def write_files(out_dir: Path, accounts: list[Account]) -> bool:
     """Write ``passwords`` and ``acl`` atomically; True when the set of accounts changed."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -68,9 +75,11 @@ def _atomic_write(path: Path, text: str, mode: int) -> None:
 
 def all_accounts(engine: Engine, bridge_user: str, bridge_password: str, alert_user: str | None = None,
                  alert_password: str | None = None, jt808: tuple[str, str] | None = None,
-                 sealer: Sealer | None = None) -> list[Account]:
-    """The services' accounts (the JT/T 808 gateway's when it has a password), then the devices'."""
+                 osmand: tuple[str, str] | None = None, sealer: Sealer | None = None) -> list[Account]:
+    """The services' accounts (each gateway's when it has a password), then the devices'."""
     services = service_accounts(bridge_user, bridge_password, alert_user, alert_password)
     if jt808 is not None and jt808[1]:
         services.append(jt808_account(engine, *jt808))
+    if osmand is not None and osmand[1]:
+        services.append(osmand_account(engine, *osmand))
     return without_impostors(services, registry_accounts(engine, sealer))

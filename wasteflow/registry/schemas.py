@@ -73,10 +73,12 @@ class DeviceCreate(Strict):
     kind: Literal["gps", "load_cell", "weighbridge"]
     vehicle_plate: str | None = None
     site_id: int | None = None
-    require_signature: bool = Field(default=True, description="JT/T 808 terminals cannot sign: false for them "
-                                                              "(the default when protocol is jt808)")
-    protocol: Literal["jt808"] | None = Field(default=None, description="jt808: a JT/T 808 terminal, reporting "
-                                                                        "through `wasteflow gateway jt808`")
+    require_signature: bool = Field(default=True, description="JT/T 808 terminals and OsmAnd phones cannot sign: "
+                                                              "false for them (their default)")
+    protocol: Literal["jt808", "osmand"] | None = Field(
+        default=None, description="jt808: a JT/T 808 terminal, reporting through `wasteflow gateway jt808`; "
+                                  "osmand: a phone (OsmAnd, Traccar Client) reporting through `wasteflow gateway "
+                                  "http`, registered as osmand:{its id} (the default for such ids)")
     terminal_id: str | None = Field(default=None, examples=["013912345678"],
                                     description="the terminal's phone number (the JT/T 808 header's BCD digits)")
     load_item: LoadItem | None = None

@@ -23,6 +23,9 @@ from wasteflow.sealing import Sealer, sealer_for
 DEVICE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 OWNTRACKS_DEVICE_ID = re.compile(r"^owntracks:[A-Za-z0-9._-]{1,32}/[A-Za-z0-9._-]{1,32}$")
 JT808_TERMINAL_ID = re.compile(r"^[0-9]{1,20}$")
+OSMAND_PREFIX = "osmand:"
+UNSIGNED_PROTOCOLS = {"jt808": ("jt808_unsigned", "JT/T 808 terminals"),
+                      "osmand": ("osmand_unsigned", "OsmAnd phones")}
 
 
 # --- who may see what: one filter per kind, in SQL --------------------------------------------
@@ -168,10 +171,17 @@ def list_vehicles(session: Session, principal: Principal, page: PageRequest) -> 
 
 # --- devices ---------------------------------------------------------------------------------
 
+<<<<<<< HEAD
 def register_device(session: Session, principal: Principal, data: DeviceCreate,
                     settings: Settings) -> tuple[Device, str]:
     """Register a device and hand back its secret, the only time it is shown (the row keeps it sealed)."""
     require_signature = _jt808_signing(data)
+=======
+def register_device(session: Session, principal: Principal, data: DeviceCreate) -> tuple[Device, str]:
+    """Register a device and hand back its secret, the only time it is shown."""
+    data = _osmand_protocol(data)
+    require_signature = _gateway_signing(data)
+>>>>>>> 740a600 (OsmAnd HTTP gateway: Traccar's OsmAnd protocol (query, form, Traccar Client JSON) into canonical gps payloads, 200 after PUBACK)
     _check_device_id(data.id, require_signature)
     terminal_id = _jt808_terminal(session, data)
     vehicle_id, site_id = _device_binding(session, principal, data)
@@ -196,6 +206,7 @@ def list_devices(session: Session, principal: Principal, page: PageRequest) -> t
                        newest_first=False)
 
 
+<<<<<<< HEAD
 def device_sealer(session: Session, settings: Settings) -> Sealer:
     return sealer_for(session.get_bind().url, settings.secret_key)
 
@@ -237,10 +248,32 @@ def set_device_enabled(session: Session, principal: Principal, device_id: str, e
 def _jt808_signing(data: DeviceCreate) -> bool:
     """A JT/T 808 terminal never signs: require_signature defaults to false for it, and true is refused."""
     if data.protocol != "jt808":
+=======
+def _osmand_protocol(data: DeviceCreate) -> DeviceCreate:
+    """An ``osmand:{id}`` device is a phone behind ``wasteflow gateway http`` (devices.md): its protocol
+    is ``osmand`` whether given or not, and only such ids may claim it."""
+    is_phone_id = data.id.startswith(OSMAND_PREFIX)
+    if data.protocol == "osmand" and not is_phone_id:
+        raise RuleViolation("osmand_id", "id", f"an OsmAnd phone is registered as {OSMAND_PREFIX}{{its id}}")
+    if is_phone_id and data.protocol not in (None, "osmand"):
+        raise RuleViolation("osmand_id", "protocol", f"ids beginning with {OSMAND_PREFIX!r} are OsmAnd phones")
+    if not is_phone_id:
+        return data
+    if data.kind != "gps":
+        raise RuleViolation("osmand_kind", "kind", "an OsmAnd phone is a gps device")
+    return data.model_copy(update={"protocol": "osmand"})
+
+
+def _gateway_signing(data: DeviceCreate) -> bool:
+    """JT/T 808 terminals and OsmAnd phones never sign: require_signature defaults to false for them,
+    and true is refused."""
+    if data.protocol not in UNSIGNED_PROTOCOLS:
+>>>>>>> 740a600 (OsmAnd HTTP gateway: Traccar's OsmAnd protocol (query, form, Traccar Client JSON) into canonical gps payloads, 200 after PUBACK)
         return data.require_signature
     if "require_signature" in data.model_fields_set and data.require_signature:
-        raise RuleViolation("jt808_unsigned", "require_signature",
-                            "JT/T 808 terminals cannot sign their messages: register them with require_signature false")
+        code, name = UNSIGNED_PROTOCOLS[data.protocol]
+        raise RuleViolation(code, "require_signature",
+                            f"{name} cannot sign their messages: register them with require_signature false")
     return False
 
 

@@ -30,7 +30,8 @@ async def run(settings: Settings, listen: str | None = None, status_every_s: flo
     directory = TerminalDirectory(engine, sealer=sealer_for(engine.url, settings.secret_key))
     known = await asyncio.to_thread(directory.load_all)
     client_id = os.environ.get("WASTEFLOW_JT808_CLIENT_ID") or f"wasteflow-jt808-{socket.gethostname()}-{os.getpid()}"
-    publisher = GatewayPublisher(settings.mqtt_url, client_id, protocol=settings.mqtt_protocol)
+    publisher = GatewayPublisher(settings.mqtt_url, client_id, protocol=settings.mqtt_protocol,
+                                 ca_file=settings.mqtt_ca_file)
     publisher.start()
     gateway = Jt808Gateway(publisher, directory, idle_s=settings.jt808_idle_s, allow=settings.jt808_allow,
                            max_connections=settings.jt808_max_connections,
