@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
 import pytest
+from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from mqtt_bridge.gateways.osmand.translate import Request, translate
@@ -20,6 +21,7 @@ from wasteflow.broker.certs import make_trial_certificates
 from wasteflow.broker.service import all_accounts, write_files
 from wasteflow.cli import app
 from wasteflow.config import Settings
+from wasteflow.quarantine.models import QuarantinedMessage
 
 pytestmark = pytest.mark.mosquitto
 
@@ -113,16 +115,23 @@ def test_gateway_and_bridge_use_mqtts_with_the_ca_file(world, engine, db_url, tm
         gateway.start()
         untrusting.start()
         assert bridge.wait_connected(10) and gateway.wait_connected(10)
+        time.sleep(1.0)  # the bridge's subscription is in place (a new session gets nothing published before it)
         stamp = int(time.time()) - 30
         fix = translate(Request("GET", "", f"id=tls-phone&lat=40.6&lon=109.8&timestamp={stamp}", b""),
                         lambda _: True, datetime.now(UTC))
         gateway.publish_future(*fix.messages[0]).result(10)
-        assert wait_for_count(engine, "gps_fix", 1, timeout=20) == 1
+        assert wait_for_count(engine, "gps_fix", 1, timeout=20) == 1, \
+            [(q.reason, q.detail) for q in quarantine_rows(engine)]
         assert not untrusting.wait_connected(3), "a broker the system's CAs do not vouch for is not trusted"
     finally:
         for client in (untrusting, gateway, bridge):
             client.stop()
         broker.stop()
+
+
+def quarantine_rows(engine) -> list:
+    with Session(engine) as session:
+        return list(session.exec(select(QuarantinedMessage)).all())
 
 
 def test_broker_urls():

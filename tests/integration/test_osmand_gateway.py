@@ -164,7 +164,7 @@ def test_unreadable_requests_are_400_and_quarantined_and_the_bridge_judges_the_r
                               ("bad_latitude", "osmand:123456"), ("null_island", "osmand:123456"),
                               ("ts_too_old", "osmand:123456")])
     with engine.connect() as conn:
-        raw = conn.execute(text("SELECT raw FROM quarantine WHERE reason = 'bad_number'")).scalar_one()
+        raw = conn.execute(text("SELECT payload FROM quarantine WHERE reason = 'bad_number'")).scalar_one()
     assert bytes(raw).startswith(b"GET /?id=123456&lat=forty"), "the request itself is kept"
     assert wait_for_count(engine, "gps_fix", 0, timeout=1) == 0
 

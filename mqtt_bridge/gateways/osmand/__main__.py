@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import signal
 import socket
 import sys
 import uuid
+from collections.abc import Iterator
 
 import uvicorn
 
@@ -27,6 +30,15 @@ def client_id() -> str:
             or f"wasteflow-osmand-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}")
 
 
+class GatewayServer(uvicorn.Server):
+    """uvicorn, with SIGTERM/SIGINT left to :func:`run`: uvicorn's own handling re-raises the signal
+    once it has finished, and a service stopped on purpose must exit 0."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 async def report_status(gateway: OsmandGateway, every_s: float) -> None:
     while True:
         await asyncio.sleep(every_s)
@@ -43,13 +55,15 @@ async def run(settings: Settings, listen: str | None = None, status_every_s: flo
     gateway = OsmandGateway(publisher, directory, publish_timeout_s=settings.osmand_publish_timeout_s,
                             max_body_bytes=settings.osmand_max_body_bytes,
                             quarantine_per_minute=settings.osmand_quarantine_per_minute)
-    server = uvicorn.Server(uvicorn.Config(gateway, host=host, port=port, log_level="warning", lifespan="off",
+    server = GatewayServer(uvicorn.Config(gateway, host=host, port=port, log_level="warning", lifespan="off",
                                            access_log=False))
     log.info("osmand gateway listening on http://%s:%d (%d phones registered); publishing to %s as %s",
              host, port, known, publisher.address.host, publisher.client_id)
+    for signum in (signal.SIGTERM, signal.SIGINT):  # stop taking requests, finish those open, then exit 0
+        asyncio.get_running_loop().add_signal_handler(signum, lambda: setattr(server, "should_exit", True))
     chores = [asyncio.create_task(directory.keep_fresh()), asyncio.create_task(report_status(gateway, status_every_s))]
     try:
-        await server.serve()  # uvicorn handles SIGTERM/SIGINT: it stops taking requests and finishes those open
+        await server.serve()
     finally:
         for chore in chores:
             chore.cancel()
