@@ -274,6 +274,8 @@ def register_the_region(demo: Demo) -> None:
 
 JT808_TRANSPORTER = "t_shunda"
 """The transporter whose trucks report as trucks in the field do: JT/T 808 terminals over TCP."""
+OSMAND_TRANSPORTER = "t_mengtai"
+"""The transporter whose trucks report as small hauliers' do: the drivers' phones (Traccar Client)."""
 
 
 def connect_the_fleet(demo: Demo) -> None:
@@ -312,6 +314,38 @@ def route_a_transporter_through_jt808(demo: Demo) -> None:
     name = demo.region.enterprises[JT808_TRANSPORTER].name
     demo.console.print(f"{len(phones)} trucks of {name} report through JT/T 808 terminals "
                        f"(wasteflow gateway jt808 on 127.0.0.1:{port})")
+
+
+def route_a_transporter_through_phones(demo: Demo) -> None:
+    """One transporter's trucks report through their drivers' phones and the real HTTP gateway.
+
+    Each of its trucks gets a phone registered through the API (``osmand:phone-{gps id}``); the
+    truck's MQTT gps device stays registered, silent. ``wasteflow gateway http`` runs as a process
+    of its own (log: ``osmand-gateway.log`` beside the report, and ``osmand-phones.log`` the
+    phones' side); the phones' requests go out from a thread
+    (:class:`simulators.osmand_uplink.OsmandUplink`): what the fleet would publish for those
+    trucks is sent as OsmAnd requests and Traccar Client JSON instead.
+    """
+    from simulators.jt808_uplink import free_port, stop_gateway
+    from simulators.osmand_uplink import OsmandUplink, phone_ids, start_gateway
+
+    trucks = {v.gps_id: v for v in demo.region.vehicles if v.transporter == OSMAND_TRANSPORTER}
+    phones = phone_ids(list(trucks))
+    key = demo.registry.keys[OSMAND_TRANSPORTER]
+    for gps_id, phone_id in phones.items():
+        demo.api.post("/v1/devices", {"id": f"osmand:{phone_id}", "kind": "gps",
+                                      "vehicle_plate": trucks[gps_id].plate}, key)
+    port = free_port()
+    gateway = start_gateway(demo.database_url, demo.broker.url, port, demo.out_dir / "osmand-gateway.log",
+                            mqtt_protocol="3.1.1")
+    demo.on_shutdown(lambda: stop_gateway(gateway))
+    uplink = OsmandUplink(port, phones).start()
+    demo.on_shutdown(lambda: (demo.out_dir / "osmand-phones.log").write_text(uplink.summary() + "\n"))
+    demo.on_shutdown(uplink.close)
+    demo.uplink.route(list(phones), uplink)
+    name = demo.region.enterprises[OSMAND_TRANSPORTER].name
+    demo.console.print(f"{len(phones)} trucks of {name} report through their drivers' phones "
+                       f"(wasteflow gateway http on 127.0.0.1:{port})")
 
 
 # --- the day ---------------------------------------------------------------------------------
@@ -418,6 +452,7 @@ STEPS: list[Step] = [
     register_the_region,
     connect_the_fleet,
     route_a_transporter_through_jt808,
+    route_a_transporter_through_phones,
     play_the_day,
     read_back_the_day,
     write_the_report,

@@ -118,3 +118,18 @@ def test_one_transporters_trucks_report_through_the_jt808_gateway(demo, numbers)
     assert any(f["verified"] is False for f in via_jt808), "a terminal's fixes are unverified evidence"
     log = (demo.report_html.parent / "jt808-gateway.log").read_text()
     assert "jt808 gateway listening" in log and "Traceback" not in log
+
+
+def test_one_transporters_trucks_report_through_phones_and_the_http_gateway(demo, numbers):
+    """Their fixes come from phones over HTTP (OsmAnd queries and Traccar Client JSON), through
+    `wasteflow gateway http`; every request was answered 200, and the findings raised from them say so."""
+    out = demo.report_html.parent
+    phones = (out / "osmand-phones.log").read_text()
+    assert " 0 errors" in phones, phones
+    requests, answered = (int(word) for word in re.findall(r"(\d+) (?:requests|answered)", phones))
+    assert requests > 0 and answered == requests, phones
+    assert numbers["findings_via"].get("osmand", 0) >= 1, numbers["findings_via"]
+    via_osmand = [f for f in demo.outcome.raised if "osmand" in f.get("evidence", {}).get("via", [])]
+    assert any(f["verified"] is False for f in via_osmand), "a phone's fixes are unverified evidence"
+    log = (out / "osmand-gateway.log").read_text()
+    assert "osmand gateway listening" in log and "Traceback" not in log
