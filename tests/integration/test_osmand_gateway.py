@@ -25,7 +25,7 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from mqtt_bridge.gateways.osmand.directory import PhoneDirectory
-from mqtt_bridge.gateways.osmand.server import OsmandGateway
+from mqtt_bridge.gateways.osmand.server import OsmandGateway, QuarantineRate
 from mqtt_bridge.gateways.publisher import GatewayPublisher
 from mqtt_bridge.worker import BridgeWorker
 from tests.utils.brokers import REPO, free_port, start_mosquitto, wait_for_count, wait_port
@@ -139,7 +139,7 @@ def test_each_shape_is_stored_once_unverified_via_osmand(phones, engine, db_url,
 def test_unreadable_requests_are_400_and_quarantined_and_the_bridge_judges_the_rest(phones, engine, db_url,
                                                                                        broker, bridge):
     async def scenario():
-        async with gateway(db_url, broker.url) as (running, client):
+        async with gateway(db_url, broker.url, max_body_bytes=1024) as (running, client):
             answers = [await client.get("/", params=params) for params in (
                 {"lat": "40", "lon": "109"},                                       # no id
                 {"id": "999", "lat": "40", "lon": "109"},                          # unknown phone
@@ -150,6 +150,8 @@ def test_unreadable_requests_are_400_and_quarantined_and_the_bridge_judges_the_r
                                                            "timestamp": epoch(5)})
             too_old = await client.get("/", params={"id": "123456", "lat": "40.6", "lon": "109.8",
                                                     "timestamp": epoch(60 * 24 * 40)})
+            too_large = await client.post("/", json={"device_id": "123456", "pad": "x" * 2000})
+            assert too_large.status_code == 413 and too_large.text.startswith("too_large")
             return running.counters, answers, bridge_refuses, too_old
 
     counters, answers, bridge_refuses, too_old = asyncio.run(scenario())
@@ -157,16 +159,26 @@ def test_unreadable_requests_are_400_and_quarantined_and_the_bridge_judges_the_r
     assert [a.text.split(":")[0] for a in answers] == ["no_id", "unknown_device", "bad_number", "bad_latitude"]
     assert "osmand:999" in answers[1].text
     assert bridge_refuses.status_code == 200 and too_old.status_code == 200, "the bridge's to judge"
-    assert dict(counters.unreadable) == {"no_id": 1, "unknown_device": 1, "bad_number": 1, "bad_latitude": 1}
-    assert wait_for_count(engine, "quarantine", 6, timeout=30, settle_s=1.0) == 6
-    reasons = sorted(quarantined(engine))
+    assert dict(counters.unreadable) == {"no_id": 1, "unknown_device": 1, "bad_number": 1, "bad_latitude": 1,
+                                         "too_large": 1}
+    assert wait_for_count(engine, "quarantine", 7, timeout=30, settle_s=1.0) == 7
+    reasons = sorted(quarantined(engine), key=repr)
     assert reasons == sorted([("no_id", None), ("unknown_device", "osmand:999"), ("bad_number", "osmand:123456"),
                               ("bad_latitude", "osmand:123456"), ("null_island", "osmand:123456"),
-                              ("ts_too_old", "osmand:123456")])
+                              ("ts_too_old", "osmand:123456"), ("too_large", None)], key=repr)
     with engine.connect() as conn:
         raw = conn.execute(text("SELECT payload FROM quarantine WHERE reason = 'bad_number'")).scalar_one()
     assert bytes(raw).startswith(b"GET /?id=123456&lat=forty"), "the request itself is kept"
     assert wait_for_count(engine, "gps_fix", 0, timeout=1) == 0
+
+
+def test_quarantine_records_are_rated():
+    """An open port's junk: past the rate a minute, refusals are answered and counted, not recorded."""
+    now = [0.0]
+    rate = QuarantineRate(3, clock=lambda: now[0])
+    assert [rate.allow() for _ in range(5)] == [True, True, True, False, False]
+    now[0] = 61.0
+    assert rate.allow()
 
 
 def test_a_phone_registered_after_start_is_known_at_once(phones, engine, db_url, broker, bridge):
