@@ -171,17 +171,11 @@ def list_vehicles(session: Session, principal: Principal, page: PageRequest) -> 
 
 # --- devices ---------------------------------------------------------------------------------
 
-<<<<<<< HEAD
 def register_device(session: Session, principal: Principal, data: DeviceCreate,
                     settings: Settings) -> tuple[Device, str]:
     """Register a device and hand back its secret, the only time it is shown (the row keeps it sealed)."""
-    require_signature = _jt808_signing(data)
-=======
-def register_device(session: Session, principal: Principal, data: DeviceCreate) -> tuple[Device, str]:
-    """Register a device and hand back its secret, the only time it is shown."""
     data = _osmand_protocol(data)
     require_signature = _gateway_signing(data)
->>>>>>> 740a600 (OsmAnd HTTP gateway: Traccar's OsmAnd protocol (query, form, Traccar Client JSON) into canonical gps payloads, 200 after PUBACK)
     _check_device_id(data.id, require_signature)
     terminal_id = _jt808_terminal(session, data)
     vehicle_id, site_id = _device_binding(session, principal, data)
@@ -206,7 +200,6 @@ def list_devices(session: Session, principal: Principal, page: PageRequest) -> t
                        newest_first=False)
 
 
-<<<<<<< HEAD
 def device_sealer(session: Session, settings: Settings) -> Sealer:
     return sealer_for(session.get_bind().url, settings.secret_key)
 
@@ -245,10 +238,6 @@ def set_device_enabled(session: Session, principal: Principal, device_id: str, e
     return device
 
 
-def _jt808_signing(data: DeviceCreate) -> bool:
-    """A JT/T 808 terminal never signs: require_signature defaults to false for it, and true is refused."""
-    if data.protocol != "jt808":
-=======
 def _osmand_protocol(data: DeviceCreate) -> DeviceCreate:
     """An ``osmand:{id}`` device is a phone behind ``wasteflow gateway http`` (devices.md): its protocol
     is ``osmand`` whether given or not, and only such ids may claim it."""
@@ -268,7 +257,6 @@ def _gateway_signing(data: DeviceCreate) -> bool:
     """JT/T 808 terminals and OsmAnd phones never sign: require_signature defaults to false for them,
     and true is refused."""
     if data.protocol not in UNSIGNED_PROTOCOLS:
->>>>>>> 740a600 (OsmAnd HTTP gateway: Traccar's OsmAnd protocol (query, form, Traccar Client JSON) into canonical gps payloads, 200 after PUBACK)
         return data.require_signature
     if "require_signature" in data.model_fields_set and data.require_signature:
         code, name = UNSIGNED_PROTOCOLS[data.protocol]
