@@ -46,6 +46,8 @@ class Settings(ThresholdSettings):
 
     signature_clock_skew_s: float = 5.0
     """How far a signature's ``at`` may lie ahead of the server clock (clock skew)."""
+    filing_max_age_h: float = 72.0
+    """How far back a filing's ``at`` may lie (api.md): older filings would claim a vehicle's past."""
 
     secret_key: str = ""
     """Seals device secrets at rest (``wasteflow/sealing.py``); required on PostgreSQL, a key file

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from tests.utils.api import violation
 from tests.utils.monitoring import CEMENT, MID, Drive, along, base_time, window
 from tests.utils.world import OTHER_PLANT
+from wasteflow.config import Settings
 
 CODE = "REDISPATCHED_BEFORE_RECEIPT"
 
@@ -119,3 +121,35 @@ def test_no_redispatch_finding_for_a_trip_already_answered_or_not_yet_dispatched
     filed = env.world.file(at=(t0 + timedelta(hours=1, minutes=30)).isoformat())
     later = env.dispatch(t0 + timedelta(hours=2))
     assert env.findings(received, CODE) == [] and env.findings(filed, CODE) == [] and env.findings(later, CODE) == []
+
+
+def test_a_backdated_filing_is_refused_naming_rule_and_field(env):
+    """Filing weeks back would claim the truck's whole history (issue 12 item 1): 72 h at most."""
+    before = env.world.get("/v1/manifests", "regulator").json()["items"]
+    weeks_back = (base_time(hours_ago=24 * 21)).isoformat()
+    r = env.world.post("/v1/manifests", env.world.manifest_body(at=weeks_back), "generator")
+    assert "72 h" in violation(r, "at_too_old", "at")["detail"]
+    assert env.world.get("/v1/manifests", "regulator").json()["items"] == before
+    # within the bound it is fine
+    assert env.world.file(at=base_time(hours_ago=71).isoformat())
+
+
+def test_the_bound_is_a_setting(monkeypatch):
+    assert Settings().filing_max_age_h == 72.0
+    monkeypatch.setenv("WASTEFLOW_FILING_MAX_AGE_H", "2")
+    assert Settings().filing_max_age_h == 2.0
+
+
+def test_a_dispatched_manifest_does_not_show_the_vehicles_earlier_history(env):
+    """The truck drove for someone else before: a new manifest's track starts 30 min before its dispatch."""
+    earlier = Drive(base_time(hours_ago=30), pos=OTHER_PLANT).fix().go(MID).stay(300).take()
+    env.fixes(earlier)
+    t0 = base_time(hours_ago=5)
+    no = env.dispatch(t0)
+    just_before = Drive(t0 - timedelta(minutes=10)).fix().stay(60).take()
+    own = Drive(t0 + timedelta(seconds=5)).fix().go(along(0.3)).take()
+    env.fixes(just_before + own)
+    seen = track_times(env, no, "generator")
+    assert seen == [iso(t) for t, _, _ in just_before + own]
+    assert not set(seen) & {iso(t) for t, _, _ in earlier}
+    assert track_times(env, no, "regulator") == seen

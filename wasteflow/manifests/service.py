@@ -19,7 +19,7 @@ from wasteflow.config import Settings
 from wasteflow.database import Query, utcnow
 from wasteflow.errors import Forbidden, NotFound, RuleViolation
 from wasteflow.manifests import events, followups, locks
-from wasteflow.manifests.lifecycle import TIMESTAMP_FIELD, check_signature_time, next_state
+from wasteflow.manifests.lifecycle import TIMESTAMP_FIELD, check_filing_age, check_signature_time, next_state
 from wasteflow.manifests.models import Manifest, ManifestLeg
 from wasteflow.manifests.schemas import (
     MAX_LEGS,
@@ -109,6 +109,7 @@ def file_manifest(session: Session, principal: Principal, data: ManifestCreate, 
     now = utcnow()
     filed_at = check_signature_time(data.at or now, datetime.min.replace(tzinfo=now.tzinfo), now,
                                     settings.signature_clock_skew_s)
+    check_filing_age(filed_at, now, settings.filing_max_age_h)
     manifest = Manifest(
         manifest_no=_next_number(session, origin.generator.region_code, filed_at, settings.timezone),
         region_code=origin.generator.region_code, generator_id=origin.generator.id, generator_site_id=origin.site.id,
