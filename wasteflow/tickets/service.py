@@ -10,6 +10,7 @@ here, on arrival.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,7 +24,10 @@ from wasteflow.detection.model import FindingDraft
 from wasteflow.findings import service as findings
 from wasteflow.ledger import service as ledger
 from wasteflow.manifests import service as manifest_service
+from wasteflow.manifests.legs import TRANSFER_SITE_KINDS
 from wasteflow.manifests.models import Manifest, ManifestLeg
+from wasteflow.quarantine.models import QuarantinedMessage
+from wasteflow.registry.models import Site
 from wasteflow.tickets.models import WeighTicket
 
 DEPARTURE_STATES = ("filed", "dispatched", "in_transit")
@@ -74,10 +78,20 @@ def weighing_at(session: Session, manifest: Manifest, site_id: int, ticket_no: s
     return Weighing(None, None, tuple(dict.fromkeys(plates.values())))
 
 
+FOREIGN_WEIGHBRIDGE = "foreign_weighbridge"
+"""Quarantine reason: a ticket claims a manifest its weighbridge's site has no part in."""
+
+
 def link_incoming(session: Session, ticket: WeighTicket) -> Manifest | None:
-    """Link a freshly stored ticket and raise what it reveals; returns the manifest it joined."""
+    """Link a freshly stored ticket and raise what it reveals; returns the manifest it joined.
+
+    A ticket claiming a manifest its weighbridge has no part in is quarantined instead (and
+    removed): any weighbridge could otherwise raise critical findings on any manifest."""
     manifest = _manifest_for(session, ticket)
     if manifest is None:
+        return None
+    if not weighs_for(session, manifest, ticket.site_id):
+        _quarantine_foreign(session, ticket, manifest)
         return None
     weighing = weighing_at(session, manifest, ticket.site_id, ticket.ticket_no)
     if ticket.plate not in weighing.plates:
@@ -90,6 +104,35 @@ def link_incoming(session: Session, ticket: WeighTicket) -> Manifest | None:
         return manifest
     _link(session, ticket, manifest, weighing.direction)
     return manifest
+
+
+def weighs_for(session: Session, manifest: Manifest, site_id: int) -> bool:
+    """Whether a weighbridge at ``site_id`` may weigh for ``manifest``: the generator's or the
+    receiver's site, a leg's signed handover site, or, while a later leg awaits its handover, a
+    transfer site (where that handover may yet take place)."""
+    if site_id in (manifest.generator_site_id, manifest.receiver_site_id):
+        return True
+    rows = session.exec(select(ManifestLeg).where(col(ManifestLeg.manifest_id) == manifest.id)).all()
+    if any(row.handover_site_id == site_id for row in rows):
+        return True
+    if not any(row.handover_site_id is None for row in rows):
+        return False
+    site = session.get(Site, site_id)
+    return site is not None and site.kind in TRANSFER_SITE_KINDS
+
+
+def _quarantine_foreign(session: Session, ticket: WeighTicket, manifest: Manifest) -> None:
+    payload = {"device_id": ticket.device_id, "seq": ticket.seq, "ts": ticket.ts.isoformat(),
+               "ticket_no": ticket.ticket_no, "plate": ticket.plate, "gross_kg": ticket.gross_kg,
+               "tare_kg": ticket.tare_kg, "net_kg": ticket.net_kg, "gross_at": ticket.gross_at.isoformat(),
+               "tare_at": ticket.tare_at.isoformat(), "manifest_no": ticket.claimed_manifest_no}
+    session.add(QuarantinedMessage(
+        topic=f"wf/v1/dev/{ticket.device_id}/weigh"[:300], payload=json.dumps(payload, ensure_ascii=False).encode(),
+        received_at=ticket.received_at, reason=FOREIGN_WEIGHBRIDGE, device_id=ticket.device_id,
+        detail=f"manifest_no: site {ticket.site_id} is neither the generator's, the receiver's nor a "
+               f"handover site of {manifest.manifest_no}"))
+    session.delete(ticket)
+    session.flush()
 
 
 def link_named_ticket(session: Session, manifest: Manifest, ticket_no: str, direction: str) -> None:
