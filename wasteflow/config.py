@@ -59,6 +59,8 @@ class Settings(ThresholdSettings):
     page_size_default: int = 50
     page_size_max: int = 500
     max_request_bytes: int = 1024 * 1024
+    metrics_key: str = ""
+    """The bearer token ``GET /metrics`` on the API port asks for; empty: not served there (operations.md)."""
 
     # geofence plausibility, square metres
     geofence_min_area_m2: float = 25.0

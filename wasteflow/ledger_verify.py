@@ -5,9 +5,12 @@
 The export is JSON Lines, one entry a line, as ``GET /v1/ledger/export`` gives it:
 ``{"seq", "prev_hash", "hash", "at", "recorded_at", "kind", "manifest_no", "body"}``.
 
-Each entry's ``hash`` is the SHA-256 (lowercase hex) of the canonical JSON of the
-entry without its ``hash`` field — keys sorted, separators ``,`` and ``:``, UTF-8,
-non-ASCII characters as themselves. ``prev_hash`` is the previous entry's ``hash``
+Each entry's ``hash`` is the SHA-256 (lowercase hex) of the canonical JSON (keys sorted,
+separators ``,`` and ``:``, UTF-8, non-ASCII characters as themselves) of ``seq``,
+``prev_hash``, ``at``, ``recorded_at``, ``kind`` and ``content_sha256``: the SHA-256 of the
+canonical JSON of ``{"manifest_no", "body"}``. An entry a regulator may not read (another
+region's) is exported with ``content_sha256`` in place of ``manifest_no`` and ``body``, and
+still verifies. ``prev_hash`` is the previous entry's ``hash``
 (64 zeros for the first entry), and ``seq`` counts up from 1 without gaps. An edited,
 deleted, inserted or reordered entry breaks the chain at that entry.
 
@@ -24,7 +27,8 @@ import sys
 from collections.abc import Iterable
 
 GENESIS_HASH = "0" * 64
-HASHED_FIELDS = ("seq", "prev_hash", "at", "recorded_at", "kind", "manifest_no", "body")
+HASHED_FIELDS = ("seq", "prev_hash", "at", "recorded_at", "kind")
+CONTENT_FIELDS = ("manifest_no", "body")
 
 
 def canonical_json(value) -> str:
@@ -32,10 +36,27 @@ def canonical_json(value) -> str:
                       allow_nan=False)
 
 
+def _sha256(value) -> str:
+    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+
+
+def content_sha256(entry: dict) -> str:
+    """The digest of what an entry says (its manifest and body): given in place of them for an
+    entry withheld from the reader, computed from them otherwise."""
+    if "body" not in entry and "content_sha256" in entry:
+        return entry["content_sha256"]
+    return _sha256({name: entry.get(name) for name in CONTENT_FIELDS})
+
+
 def entry_hash(entry: dict) -> str:
-    """The hash an entry must carry: SHA-256 over its canonical content and its predecessor's hash."""
-    content = {name: entry.get(name) for name in HASHED_FIELDS}
-    return hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest()
+    """The hash an entry must carry: SHA-256 over its frame, its content's digest and its predecessor's hash."""
+    return _sha256({**{name: entry.get(name) for name in HASHED_FIELDS}, "content_sha256": content_sha256(entry)})
+
+
+def withheld(entry: dict) -> dict:
+    """``entry`` as exported to a reader who may not read it: its content replaced by its digest."""
+    shown = {name: value for name, value in entry.items() if name not in CONTENT_FIELDS}
+    return {**shown, "content_sha256": content_sha256(entry)}
 
 
 def verify_entries(entries: Iterable[dict]) -> tuple[bool, int, int | None, str | None]:

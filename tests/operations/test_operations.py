@@ -21,11 +21,22 @@ def test_api_metrics_count_quarantine_findings_and_manifests(world, client, engi
     with session_scope(engine) as session:
         session.add(QuarantinedMessage(topic="wf/v1/dev/x/gps", payload=b"{", reason="not_json"))
         session.add(QuarantinedMessage(topic="wf/v1/dev/x/gps", payload=b"{", reason="not_json"))
-    text = client.get("/metrics").text
+    client.app.state.settings.metrics_key = "m-key-for-tests"
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers=auth(world.regulator)).status_code == 401
+    text = client.get("/metrics", headers=auth("m-key-for-tests")).text
     assert 'wasteflow_quarantined_messages{reason="not_json"} 2' in text
     assert 'wasteflow_manifests{status="filed"} 1' in text
     assert "# TYPE wasteflow_findings_raised gauge" in text
     assert "wasteflow_telemetry_last_stored_age_seconds nan" in text
+
+
+def test_api_metrics_are_not_served_without_a_metrics_key(world, client):
+    """issue 12 item 9: /metrics is not for API keys; without WASTEFLOW_METRICS_KEY it is off."""
+    assert client.app.state.settings.metrics_key == ""
+    for headers in ({}, auth(world.admin), auth(world.regulator)):
+        response = client.get("/metrics", headers=headers)
+        assert response.status_code == 404 and "wasteflow_" not in response.text
 
 
 def test_bridge_metrics_count_stored_duplicates_quarantine_and_lag():

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import hmac
+from typing import Annotated
+
+from fastapi import FastAPI, Header
 from fastapi.responses import PlainTextResponse
 
 from wasteflow import __version__
 from wasteflow.api import problems
 from wasteflow.config import Settings, get_settings
 from wasteflow.database import get_engine
-from wasteflow.errors import PROBLEM_BASE
+from wasteflow.errors import PROBLEM_BASE, NotFound, Unauthorized
 from wasteflow.monitoring.monitor import Monitor
 from wasteflow.schemas import Health
 from wasteflow.sealing import sealer_for
@@ -35,12 +38,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Health(status="ok", version=__version__)
 
     @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse,
-             responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text exposition"}})
-    def metrics() -> str:
+             responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text exposition"},
+                        **problems.responses(401, 404)})
+    def metrics(authorization: Annotated[str | None, Header()] = None) -> str:
+        """For the operator only: behind ``WASTEFLOW_METRICS_KEY``, and not served without one."""
         from wasteflow.metrics import render
+        check_metrics_key(settings.metrics_key, authorization)
         return render(app.state.engine)
 
     return app
+
+
+def check_metrics_key(expected: str, authorization: str | None) -> None:
+    """Metrics name quarantine reasons, manifest counts and the telemetry lag of every region: not
+    for API keys. Without a metrics key the route answers 404, as if absent; with one, a request
+    must bear it (compared in constant time)."""
+    if not expected:
+        raise NotFound("/metrics is not served on the API port without WASTEFLOW_METRICS_KEY")
+    given = (authorization or "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise Unauthorized("/metrics needs the metrics key (Authorization: Bearer <WASTEFLOW_METRICS_KEY>)")
 
 
 def _include_routers(app: FastAPI) -> None:

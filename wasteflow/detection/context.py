@@ -27,7 +27,7 @@ import shapely
 
 from .geo import LocalFrame, chord_m, covers_lonlat, derived, ecef, ecef_point, local_frame, representative_lonlat
 from .model import FindingDraft, Thresholds, Trip
-from .places import EMPTY_INDEX, PlaceIndex
+from .places import EMPTY_INDEX, PlaceIndex, for_trip
 from .track import LoadSeries, Track, to_datetime
 
 T = TypeVar("T")
@@ -67,7 +67,7 @@ class TripContext:
         self.trip = trip
         self.th = th
         self._shared: dict[Callable[[TripContext], Any], Any] = {}
-        self.places = places if places is not None else EMPTY_INDEX
+        self.places = for_trip(places if places is not None else EMPTY_INDEX, trip.regions)
         self.track = Track.from_fixes(trip.fixes)
         track = self.track
         self.in_gen = covers_lonlat(trip.generator_site.geometry, track.lon, track.lat)

@@ -48,6 +48,7 @@ class Place:
     geometry: BaseGeometry
     enterprise_id: int | None = None  # None for zones
     is_zone: bool = False
+    region_code: str = ""  # zones: the region prefix they apply to ("" every region)
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class Trip:
     loads: tuple[LoadReading, ...] = ()  # any order
     tolerance_pct: float | None = None  # the waste category's override, None = default
     legs: tuple[TripLeg, ...] = ()  # a multi-leg manifest's started legs; () for a single-leg one
+    regions: tuple[str, ...] | None = None  # the generator's and receiver's regions; None: every zone applies
 
 
 @dataclass(frozen=True)

@@ -79,4 +79,41 @@ class PlaceIndex:
         return [self.places[i] for i in place_idx]
 
 
+def applies_to(place: Place, regions: tuple[str, ...]) -> bool:
+    """A zone feeds detection only for trips in its region (api.md); a site always counts."""
+    return not place.is_zone or not place.region_code or any(r.startswith(place.region_code) for r in regions)
+
+
+class RegionalIndex:
+    """A :class:`PlaceIndex` seen from one trip: zones of other regions are left out (api.md: a
+    regulator's zone feeds detection only for manifests in its region). Same ``places`` tuple,
+    so the indices it answers mean what the full index's do."""
+
+    def __init__(self, index: PlaceIndex, regions: tuple[str, ...]):
+        self.index = index
+        self.places = index.places
+        self._applies = np.array([applies_to(p, regions) for p in self.places], dtype=bool)
+
+    def __len__(self) -> int:
+        return len(self.places)
+
+    def query(self, lon, lat) -> tuple[np.ndarray, np.ndarray]:
+        point_idx, place_idx = self.index.query(lon, lat)
+        if place_idx.size == 0:
+            return point_idx, place_idx
+        keep = self._applies[place_idx]
+        return point_idx[keep], place_idx[keep]
+
+    def containing(self, lon: float, lat: float) -> list[Place]:
+        _, place_idx = self.query([lon], [lat])
+        return [self.places[i] for i in place_idx]
+
+
+def for_trip(index: PlaceIndex, regions: tuple[str, ...] | None) -> PlaceIndex | RegionalIndex:
+    """The places a trip of ``regions`` sees: every site, and the zones of its regions."""
+    if regions is None or not any(p.is_zone and p.region_code for p in index.places):
+        return index
+    return RegionalIndex(index, regions)
+
+
 EMPTY_INDEX = PlaceIndex()

@@ -7,7 +7,7 @@ so the server and a regulator's offline check can never disagree.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from wasteflow.database import utcnow
 from wasteflow.ledger.models import LedgerEntry, LedgerHead
-from wasteflow.ledger_verify import canonical_json, entry_hash, verify_entries
+from wasteflow.ledger_verify import canonical_json, entry_hash, verify_entries, withheld
 
 
 def rfc3339(value: datetime) -> str:
@@ -73,6 +73,27 @@ def iter_entries(session: Session, batch: int = 2000) -> Iterator[dict[str, Any]
         for row in rows:
             yield exported_entry(row)
         after = rows[-1].seq
+
+
+def iter_entries_for(session: Session, readable: Callable[[set[str]], set[str]] | None,
+                     batch: int = 2000) -> Iterator[dict[str, Any]]:
+    """The chain as one reader may export it: entries whose manifest ``readable`` does not return
+    (another region's; or none at all) carry ``content_sha256`` in place of ``manifest_no`` and
+    ``body``, so the export still verifies offline. ``readable`` None: everything is readable."""
+    pending: list[dict[str, Any]] = []
+    for entry in iter_entries(session, batch):
+        pending.append(entry)
+        if len(pending) >= batch:
+            yield from _redacted(pending, readable)
+            pending = []
+    yield from _redacted(pending, readable)
+
+
+def _redacted(entries: list[dict[str, Any]], readable: Callable[[set[str]], set[str]] | None) -> list[dict[str, Any]]:
+    if readable is None:
+        return entries
+    seen = readable({e["manifest_no"] for e in entries if e["manifest_no"]})
+    return [e if e["manifest_no"] in seen else withheld(e) for e in entries]
 
 
 def verify(session: Session) -> dict[str, Any]:

@@ -1,5 +1,7 @@
 """Ledger routes: verify the chain, export it for offline verification."""
 
+from functools import partial
+
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
@@ -8,6 +10,7 @@ from wasteflow.api.problems import responses
 from wasteflow.ledger import service
 from wasteflow.ledger.schemas import LedgerVerification
 from wasteflow.ledger_verify import canonical_json
+from wasteflow.manifests import service as manifest_service
 
 router = APIRouter(prefix="/v1/ledger", tags=["ledger"], responses=responses(401, 403))
 
@@ -25,7 +28,9 @@ def verify(session: DbDep, principal: PrincipalDep):
 @router.get("/export", response_class=StreamingResponse,
             responses={200: {"content": {"application/x-ndjson": {}}, "description": "JSON Lines, one entry a line"}})
 def export(session: DbDep, principal: PrincipalDep):
+    """The whole chain; a regulator reads its regions' entries, the others as digests (api.md)."""
     principal.require_oversight()
-    lines = (canonical_json(entry) + "\n" for entry in service.iter_entries(session))
+    readable = None if principal.is_admin else partial(manifest_service.visible_numbers, session, principal)
+    lines = (canonical_json(entry) + "\n" for entry in service.iter_entries_for(session, readable))
     return StreamingResponse(lines, media_type="application/x-ndjson",
                              headers={"Content-Disposition": 'attachment; filename="wasteflow-ledger.jsonl"'})

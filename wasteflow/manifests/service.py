@@ -60,6 +60,14 @@ def seen_by(principal: Principal) -> ColumnElement[bool]:
     return in_jurisdiction(principal, Manifest.region_code, Manifest.receiver_region_code)
 
 
+def visible_numbers(session: Session, principal: Principal, numbers: set[str]) -> set[str]:
+    """Which of ``numbers`` name manifests ``principal`` may see."""
+    if not numbers:
+        return set()
+    query = visible(select(Manifest.manifest_no).where(col(Manifest.manifest_no).in_(sorted(numbers))), principal)
+    return set(session.exec(query).all())
+
+
 def carried_by(enterprise_id: int | None):
     """The manifests a transporter carries on a later leg (multi-leg transport): ids, as a subquery."""
     return select(ManifestLeg.manifest_id).where(col(ManifestLeg.transporter_id) == enterprise_id)

@@ -31,7 +31,8 @@ def site_place(site: Site) -> Place:
 
 
 def zone_place(zone: Zone) -> Place:
-    return Place(id=zone.id, name=zone.name, kind=zone.kind, geometry=shape(zone.geofence), is_zone=True)
+    return Place(id=zone.id, name=zone.name, kind=zone.kind, geometry=shape(zone.geofence), is_zone=True,
+                 region_code=zone.region_code or "")
 
 
 class PlaceDirectory:
@@ -86,7 +87,8 @@ def load_trip(session: Session, manifest: Manifest, places: PlaceDirectory) -> T
         departure_ticket=detection_ticket(linked_ticket(session, manifest.manifest_no, "departure")),
         arrival_ticket=detection_ticket(linked_ticket(session, manifest.manifest_no, "arrival")),
         fixes=fixes, loads=loads, tolerance_pct=category_tolerance_pct(session, manifest.waste_code),
-        legs=trip_legs(session, manifest, lambda site_id: _site(session, places, site_id), detection_ticket))
+        legs=trip_legs(session, manifest, lambda site_id: _site(session, places, site_id), detection_ticket),
+        regions=(manifest.region_code, manifest.receiver_region_code))
 
 
 def _site(session: Session, places: PlaceDirectory, site_id: int) -> Place:

@@ -12,17 +12,23 @@ from wasteflow.auth.service import Principal
 from wasteflow.database import Query
 from wasteflow.paging import PageRequest, keyset_page
 from wasteflow.quarantine.models import QuarantinedMessage
+from wasteflow.registry.models import Device
+from wasteflow.registry.service import visible_devices
 
 
 def visible(query: Query, principal: Principal) -> Query:
     """``query`` (over :class:`QuarantinedMessage`) narrowed to what ``principal`` may see.
 
-    Regulators and the administrator see every rejected message (a rejected message may name no
-    device, hence no region); enterprises see none.
+    The administrator sees every rejected message; a regulator those of devices registered in its
+    regions (bound to a vehicle or site of an enterprise there), never another region's; a message
+    naming no registered device has no region, so only the administrator sees it. Enterprises see none.
     """
-    if principal.is_admin or principal.is_regulator:
+    if principal.is_admin:
         return query
-    return query.where(false())
+    if not principal.is_regulator:
+        return query.where(false())
+    devices = visible_devices(select(Device.id), principal)
+    return query.where(col(QuarantinedMessage.device_id).in_(devices))
 
 
 def list_messages(session: Session, principal: Principal, page: PageRequest, *, reason: str | None = None,

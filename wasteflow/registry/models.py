@@ -73,6 +73,8 @@ class Zone(SQLModel, table=True):
     kind: str = Field(max_length=20)
     geofence: dict = Field(sa_column=Column(JSONDocument, nullable=False))
     regulator_id: int | None = Field(default=None, foreign_key="regulator.id")
+    region_code: str = Field(default="", max_length=12, index=True, sa_column_kwargs={"server_default": ""})
+    """The region prefix the zone belongs to: it feeds detection only for manifests there ("": every region)."""
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

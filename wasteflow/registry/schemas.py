@@ -107,6 +107,8 @@ class ZoneCreate(Strict):
     name: str = Field(min_length=1, max_length=200)
     kind: Literal["rest_area", "restricted"]
     geofence: dict[str, Any]
+    region_code: str | None = Field(None, pattern=r"^[0-9]{2,6}$", examples=["1502"],
+                                    description="within the regulator's regions; default: its first region prefix")
 
 
 class ZonePublic(BaseModel):
@@ -114,6 +116,7 @@ class ZonePublic(BaseModel):
     name: str
     kind: str
     geofence: dict[str, Any]
+    region_code: str
 
 
 class WasteCategoryPublic(BaseModel):

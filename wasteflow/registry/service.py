@@ -333,10 +333,22 @@ def _device_binding(session: Session, principal: Principal, data: DeviceCreate) 
 def register_zone(session: Session, principal: Principal, data: ZoneCreate, settings: Settings) -> Zone:
     principal.require_oversight()
     rules.check_geofence(data.geofence, settings.geofence_min_area_m2, settings.geofence_max_area_m2)
-    zone = Zone(name=data.name, kind=data.kind, geofence=data.geofence, regulator_id=principal.regulator_id)
+    zone = Zone(name=data.name, kind=data.kind, geofence=data.geofence, regulator_id=principal.regulator_id,
+                region_code=_zone_region(principal, data.region_code))
     session.add(zone)
     session.flush()
     return zone
+
+
+def _zone_region(principal: Principal, region_code: str | None) -> str:
+    """A regulator draws zones only within its regions (default: its first prefix); the
+    administrator anywhere (default: every region)."""
+    if region_code is None:
+        return principal.regions[0] if principal.is_regulator and principal.regions else ""
+    if not principal.covers_region(region_code):
+        raise RuleViolation("zone_outside_jurisdiction", "region_code",
+                            f"region {region_code} lies outside your regions ({', '.join(principal.regions)})")
+    return region_code
 
 
 def list_zones(session: Session, principal: Principal, page: PageRequest) -> tuple[list[Zone], str | None]:
