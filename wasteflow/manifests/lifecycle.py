@@ -57,6 +57,6 @@ def check_signature_time(at: datetime, previous: datetime, now: datetime, skew_s
 def check_filing_age(at: datetime, now: datetime, max_age_h: float) -> None:
     """A filing may be backdated only so far: a manifest filed weeks back would name a vehicle's
     past trips as its own and open that vehicle's history to the filer (issue 12)."""
-    if at < now - timedelta(hours=max_age_h):
+    if now - at > timedelta(hours=max_age_h):
         raise RuleViolation("at_too_old", "at",
                             f"a filing's 'at' ({at.isoformat()}) may lie at most {max_age_h:g} h in the past")
