@@ -2,7 +2,7 @@
 detection only for manifests of that region (issue 12 item 9).
 
 Revision ID: zone_region
-Revises: telemetry_via
+Revises: device_secrets_sealed
 Create Date: 2026-11-30
 
 Existing zones take their regulator's first region prefix; a zone without a regulator (drawn by
@@ -15,7 +15,7 @@ import sqlmodel
 from alembic import op
 
 revision = "zone_region"
-down_revision = "telemetry_via"
+down_revision = "device_secrets_sealed"
 branch_labels = None
 depends_on = None
 
