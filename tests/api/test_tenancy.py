@@ -55,6 +55,11 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/v1/vehicles"): "2222222U",
     ("POST", "/v1/devices"): "2244244U",
     ("GET", "/v1/devices"): "2222222U",
+    ("POST", "/v1/devices/{device_id:path}/secret"): "22DD2DDU",
+    ("POST", "/v1/devices/{device_id:path}/disable"): "22DD2DDU",
+    ("POST", "/v1/devices/{device_id:path}/enable"): "22DD2DDU",
+    ("GET", "/v1/keys"): "2222222U",
+    ("POST", "/v1/keys/{key_id}/revoke"): "22DD2DDU",
     ("POST", "/v1/zones"): "222DDDDU",
     ("GET", "/v1/zones"): "2222222U",
     ("GET", "/v1/waste-categories"): "2222222U",
@@ -154,6 +159,20 @@ class Probe:
         body = {"changes": {"accepted_kg": 28000}, "reason": "a misread scale"}
         return self.ok("POST", f"/v1/manifests/{no}/revisions", body, "receiver")["id"]
 
+    def fresh_device(self, disabled: bool = False) -> str:
+        """A transporter's GPS terminal on its truck (trust-b's device routes)."""
+        device_id = _unique("gps-f")
+        self.ok("POST", "/v1/devices", {"id": device_id, "kind": "gps", "vehicle_plate": "蒙B12345"}, "transporter")
+        if disabled:
+            self.ok("POST", f"/v1/devices/{device_id}/disable", {}, "transporter")
+        return device_id
+
+    def fresh_transporter_key(self) -> int:
+        """A second key of the transporter's, so revoking it leaves the probe's own key working."""
+        self.ok("POST", f"/v1/enterprises/{self.world.ids['transporter']}/keys", {}, "admin")
+        keys = self.ok("GET", "/v1/keys", None, "transporter")["items"]
+        return max(k["id"] for k in keys)
+
     def fresh_webhook(self) -> int:
         body = {"url": "http://127.0.0.1:9/hook", "events": ["manifest.received"]}
         return self.ok("POST", "/v1/webhooks", body, "generator")["id"]
@@ -187,6 +206,13 @@ def request_for(probe: Probe, method: str, path: str) -> tuple[str, dict | None,
                                                   "plate": f"蒙B{next(_serial) % 100000:05d}",
                                                   "tare_kg": 15000, "max_load_kg": 35000}),
         ("POST", "/v1/devices"): lambda: (path, {"id": _unique("gps-t"), "kind": "gps", "vehicle_plate": "蒙B12345"}),
+        ("POST", "/v1/devices/{device_id:path}/secret"): lambda: (
+            path.replace("{device_id:path}", probe.fresh_device()), {}),
+        ("POST", "/v1/devices/{device_id:path}/disable"): lambda: (
+            path.replace("{device_id:path}", probe.fresh_device()), {}),
+        ("POST", "/v1/devices/{device_id:path}/enable"): lambda: (
+            path.replace("{device_id:path}", probe.fresh_device(disabled=True)), {}),
+        ("POST", "/v1/keys/{key_id}/revoke"): lambda: (path.format(key_id=probe.fresh_transporter_key()), {}),
         ("POST", "/v1/zones"): lambda: (path, {"name": _unique("zone "), "kind": "rest_area",
                                                "geofence": square(109.6, 40.5)}),
         ("POST", "/v1/manifests"): lambda: (path, w.manifest_body()),
