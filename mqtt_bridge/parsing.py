@@ -43,10 +43,12 @@ field, e.g. ``"batch[3].lat must be within -90..90, got 91.2"``):
 ``wrong_type``                    a field has the wrong JSON type (``true`` is not an
                                   integer; ``null`` for a required field; a float where an
                                   integer number of kg is required)
-``bad_value``                     a value of the right type outside its sane range: negative
-                                  or > 2**63-1 ``seq``, negative speed/hdop, heading outside
-                                  0..360, empty/over-long/control-character text, mass over
-                                  10,000,000 kg, a number too large for a float
+``bad_value``                     a value of the right type outside its sane range, or one
+                                  its column cannot hold (:mod:`wasteflow.columns`): negative
+                                  ``seq`` or over 2**63-1 (2**31-1 on a ticket), negative
+                                  speed/hdop, heading outside 0..360, empty, control-character
+                                  or over-long text, mass over 10,000,000 kg, a number too
+                                  large for a float
 ``batch_not_allowed``             a ``batch`` on a ``weigh`` topic (batches: gps and load)
 ``empty_batch``                   ``"batch": []``
 ``batch_too_large``               more than ``Limits.max_batch`` items
@@ -67,6 +69,9 @@ field, e.g. ``"batch[3].lat must be within -90..90, got 91.2"``):
                                   quarantine, do not acknowledge; let the broker redeliver
 ``internal_error``                a bug in this module; the message is kept in quarantine
                                   rather than crashing the bridge
+``not_storable``                  set by the store, not here: the database refused the
+                                  accepted message for its data (a limit this module missed);
+                                  the store isolates it so the rest of its batch is stored
 ================================  ==========================================================
 
 Decisions the spec leaves open:
@@ -89,8 +94,9 @@ Decisions the spec leaves open:
 * Mass is an integer number of kilograms: ``24180.0`` is ``wrong_type``.
 * Range checks on every timestamp of a message (``ts``, ``gross_at``, ``tare_at``, each
   batch item). Leap second ``:60`` is ``bad_timestamp``. A naive ``now`` is taken as UTC.
-* Text fields (``ticket_no``, ``plate``, ``manifest_no``) must be 1..128 characters without
-  control characters (PostgreSQL cannot store NUL; a store error would stall the bridge).
+* Text fields must fit their columns (``ticket_no`` 64, ``plate`` 16, ``manifest_no`` 40
+  characters: :mod:`wasteflow.columns`, the one source of both) and hold no control characters
+  (PostgreSQL cannot store NUL). What the database still refuses is ``not_storable``.
 * A message on ``wf/v1/quarantine/{gateway}`` is what a gateway could not translate: it is
   always a :class:`Rejected`, with the gateway's own reason and the raw bytes it sent (or
   ``bad_gateway_message`` and the message as it came, when the message itself is unreadable);
@@ -120,6 +126,7 @@ from typing import Any
 
 from mqtt_bridge import signing
 from mqtt_bridge.gateway_quarantine import GATEWAY_QUARANTINE_PREFIX, read_gateway_quarantine
+from wasteflow import columns
 
 REASONS: frozenset[str] = frozenset({
     "payload_too_large", "bad_topic", "unknown_device", "device_disabled", "wrong_kind", "not_utf8", "not_json",
@@ -127,15 +134,14 @@ REASONS: frozenset[str] = frozenset({
     "wrong_type", "bad_value", "batch_not_allowed", "empty_batch", "batch_too_large",
     "bad_latitude", "bad_longitude", "null_island", "negative_mass", "net_mismatch",
     "bad_timestamp", "ts_in_future", "ts_too_old", "bad_status", "not_owntracks_location",
-    "lookup_failed", "internal_error",
+    "lookup_failed", "internal_error", "not_storable",
 })
 
 #: Reasons that say nothing about the message itself: retry later instead of quarantining.
 TRANSIENT_REASONS: frozenset[str] = frozenset({"lookup_failed"})
 
-MAX_SEQ = 2**63 - 1            # fits a PostgreSQL bigint
-MAX_MASS_KG = 10_000_000       # no vehicle or weighbridge comes near; keeps bigint/float safe
-MAX_TEXT_CHARS = 128
+MAX_SEQ = columns.READING_SEQ_MAX
+MAX_MASS_KG = min(10_000_000, columns.MASS_KG_COLUMN_MAX)  # no vehicle or weighbridge comes near
 NET_TOLERANCE_KG = 1
 
 # ---------------------------------------------------------------------------------------------
@@ -217,6 +223,8 @@ class Accepted:
     kind: str  # gps | load | weigh | status
     device_id: str
     records: tuple
+    payload: bytes = b""
+    """The message as it came: what quarantine keeps if the database refuses the records."""
 
 
 @dataclass(frozen=True)
@@ -257,6 +265,7 @@ class _Context:
     device: DeviceInfo
     now: datetime
     limits: Limits
+    raw: bytes = b""
 
 
 def parse_message(
@@ -277,7 +286,7 @@ def parse_message(
         device_id, kind = _parse_topic(topic_text)
         device = _lookup_device(lookup, device_id)
         _check_kind(device, kind)
-        ctx = _Context(topic_text, device_id, kind, device, _as_utc(now), limits)
+        ctx = _Context(topic_text, device_id, kind, device, _as_utc(now), limits, raw)
         return _parse_body(ctx, raw)
     except _Reject as rejection:
         return Rejected(topic_text, raw, rejection.reason, rejection.detail, device_id)
@@ -475,7 +484,7 @@ def _parse_body(ctx: _Context, raw: bytes) -> Accepted:
 
 
 def _accept(ctx: _Context, kind: str, records: list) -> Accepted:
-    return Accepted(ctx.topic, kind, ctx.device_id, tuple(records))
+    return Accepted(ctx.topic, kind, ctx.device_id, tuple(records), ctx.raw)
 
 
 def _check_signature(ctx: _Context, message: dict) -> bool:
@@ -540,8 +549,8 @@ def _status_word(raw: bytes) -> str | None:
 # Readings
 
 
-def _common(ctx: _Context, obj: dict, path: str) -> tuple[int, datetime]:
-    seq = _integer(obj, "seq", path, minimum=0, maximum=MAX_SEQ)
+def _common(ctx: _Context, obj: dict, path: str, max_seq: int = MAX_SEQ) -> tuple[int, datetime]:
+    seq = _integer(obj, "seq", path, minimum=0, maximum=max_seq)
     ts = _timestamp(ctx, obj, "ts", path)
     return seq, ts
 
@@ -567,14 +576,14 @@ def _load_reading(ctx: _Context, obj: dict, path: str, verified: bool, via: str 
 
 
 def _ticket(ctx: _Context, obj: dict, path: str, verified: bool) -> TicketRecord:
-    seq, ts = _common(ctx, obj, path)
-    ticket_no = _text(obj, "ticket_no", path)
-    plate = _text(obj, "plate", path)
+    seq, ts = _common(ctx, obj, path, columns.TICKET_SEQ_MAX)
+    ticket_no = _text(obj, "ticket_no", path, columns.TICKET_NO_CHARS)
+    plate = _text(obj, "plate", path, columns.PLATE_CHARS)
     gross_kg, tare_kg, net_kg = (_mass(obj, name, path) for name in ("gross_kg", "tare_kg", "net_kg"))
     _check_net(gross_kg, tare_kg, net_kg, path)
     gross_at = _timestamp(ctx, obj, "gross_at", path)
     tare_at = _timestamp(ctx, obj, "tare_at", path)
-    manifest_no = _text(obj, "manifest_no", path, required=False)
+    manifest_no = _text(obj, "manifest_no", path, columns.MANIFEST_NO_CHARS, required=False)
     assert ticket_no is not None and plate is not None  # required fields: _text rejected their absence
     return TicketRecord(ctx.device_id, seq, ts, ticket_no, plate, gross_kg, tare_kg, net_kg,
                         gross_at, tare_at, manifest_no, verified, _via(obj, path))
@@ -714,14 +723,14 @@ def _position(obj: dict, lat_name: str, lon_name: str, path: str) -> tuple[float
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _text(obj: dict, name: str, path: str, required: bool = True) -> str | None:
+def _text(obj: dict, name: str, path: str, max_chars: int, required: bool = True) -> str | None:
     if not required and obj.get(name) is None:
         return None
     value = _field(obj, name, path)
     if not isinstance(value, str):
         raise _Reject("wrong_type", f"{path}{name} must be a string, got {_json_type(value)}")
-    if not value.strip() or len(value) > MAX_TEXT_CHARS:
-        raise _Reject("bad_value", f"{path}{name} must be 1..{MAX_TEXT_CHARS} characters, "
+    if not value.strip() or len(value) > max_chars:
+        raise _Reject("bad_value", f"{path}{name} must be 1..{max_chars} characters (its column's size), "
                                    f"got {len(value)}")
     if _CONTROL_CHARS.search(value):
         raise _Reject("bad_value", f"{path}{name} must not contain control characters")
@@ -731,7 +740,7 @@ def _text(obj: dict, name: str, path: str, required: bool = True) -> str | None:
 # ---------------------------------------------------------------------------------------------
 # Gateways' additions: via and attrs
 
-_VIA = re.compile(r"[a-z0-9_\-]{1,16}")
+_VIA = re.compile(rf"[a-z0-9_\-]{{1,{columns.VIA_CHARS}}}")
 _ATTR_KEY = re.compile(r"[a-z0-9_]{1,32}")
 MAX_ATTRS = 24
 MAX_ATTR_TEXT = 64
@@ -745,7 +754,8 @@ def _via(obj: dict, path: str) -> str | None:
     if not isinstance(value, str):
         raise _Reject("wrong_type", f"{path}via must be a string, got {_json_type(value)}")
     if not _VIA.fullmatch(value):
-        raise _Reject("bad_value", f"{path}via must be 1-16 characters of a-z 0-9 _ -, got {value[:40]!r}")
+        raise _Reject("bad_value", f"{path}via must be 1-{columns.VIA_CHARS} characters of a-z 0-9 _ -, "
+                                   f"got {value[:40]!r}")
     return value
 
 

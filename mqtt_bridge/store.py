@@ -5,15 +5,23 @@ table, then one ``INSERT ... ON CONFLICT DO NOTHING``: the database's own primar
 (device, ts, seq) recognises repeats, so a restart forgets nothing. SQLite takes the same
 rows through ``INSERT OR IGNORE`` in one ``executemany``. Tickets, statuses and quarantine
 ride in the same transaction, so a batch is stored whole or not at all.
+
+A batch the database refuses for its data (a value a column cannot hold, a constraint) is
+split in halves until the message at fault stands alone; that one is quarantined as
+``not_storable`` and the rest are stored, so one bad message cannot stall the stream.
+Connection failures are not split: they propagate, and the worker retries the whole batch.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import psycopg
 from psycopg.types.json import JsonbDumper
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import insert, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
@@ -24,6 +32,11 @@ from wasteflow.quarantine.models import QuarantinedMessage
 from wasteflow.registry.models import Device
 from wasteflow.tickets.models import WeighTicket
 from wasteflow.tracks.models import GpsFix, LoadReading
+
+log = logging.getLogger("wasteflow.bridge")
+
+DATA_ERRORS = (psycopg.DataError, psycopg.IntegrityError, sa_exc.DataError, sa_exc.IntegrityError)
+"""What the database says about a message's data, not about its own health: worth isolating."""
 
 GPS_COLUMNS = ("device_id", "ts", "seq", "lat", "lon", "speed_kmh", "heading", "hdop", "verified", "received_at",
                "via", "attrs")
@@ -47,6 +60,20 @@ class StoredBatch:
     quarantined: dict[str, int] = field(default_factory=dict)
     manifests_touched: set[str] = field(default_factory=set)
 
+    def merge(self, other: StoredBatch) -> StoredBatch:
+        """Fold in another part of the same batch (the halves of a split)."""
+        self.gps_devices |= other.gps_devices
+        self.load_devices |= other.load_devices
+        self.manifests_touched |= other.manifests_touched
+        for device, (low, high) in other.spans.items():
+            mine = self.spans.get(device, (low, high))
+            self.spans[device] = (min(mine[0], low), max(mine[1], high))
+        for name in ("fixes", "fixes_new", "loads", "loads_new", "tickets", "statuses"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for reason, n in other.quarantined.items():
+            self.quarantined[reason] = self.quarantined.get(reason, 0) + n
+        return self
+
 
 class TelemetryStore:
     def __init__(self, engine: Engine):
@@ -54,7 +81,23 @@ class TelemetryStore:
         self.is_postgres = engine.dialect.name == "postgresql"
 
     def write(self, results: Sequence[Accepted | Rejected]) -> StoredBatch:
-        """Store a batch of parse results in one transaction; raises if the database fails."""
+        """Store a batch of parse results; raises if the database fails (not for a bad message).
+
+        One transaction when the database takes the batch; when it refuses it for a message's
+        data, the batch is bisected and the message at fault quarantined (``not_storable``).
+        """
+        try:
+            return self._write_once(results)
+        except DATA_ERRORS as error:
+            if len(results) == 1:
+                log.warning("the database refused a message from %s (%s): quarantined as not_storable",
+                            results[0].device_id, type(error).__name__)
+                return self._write_once([not_storable(results[0], error)])
+            middle = len(results) // 2
+            return self.write(results[:middle]).merge(self.write(results[middle:]))
+
+    def _write_once(self, results: Sequence[Accepted | Rejected]) -> StoredBatch:
+        """Store a batch of parse results in one transaction."""
         now = utcnow()
         gps, loads, tickets, statuses, rejected = _split(results)
         stored = StoredBatch(fixes=len(gps), loads=len(loads), tickets=len(tickets), statuses=len(statuses))
@@ -82,6 +125,21 @@ class TelemetryStore:
         result = conn.execute(insert(table).prefix_with("OR IGNORE"),
                               [dict(zip(columns, row, strict=False)) for row in rows])
         return max(result.rowcount, 0)
+
+
+def not_storable(result: Accepted | Rejected, error: Exception) -> Rejected:
+    """The quarantine row for a message the database refused: its raw bytes and the database's word.
+
+    Text is stripped of NUL (PostgreSQL cannot store it), so this row itself stores.
+    """
+    reason = getattr(error, "orig", None) or error
+    detail = f"the database refused it: {type(reason).__name__}: {reason}"
+    return Rejected(_storable_text(result.topic), bytes(result.payload), "not_storable",
+                    _storable_text(detail)[:1000], result.device_id and _storable_text(result.device_id))
+
+
+def _storable_text(value: str) -> str:
+    return value.replace("\x00", "\\x00")
 
 
 def _split(results: Sequence[Accepted | Rejected]):

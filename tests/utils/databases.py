@@ -62,3 +62,20 @@ def _truncate(url: str) -> None:
         wipe = [t for t in tables if t not in KEEP_TABLES]
         conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in wipe) + " RESTART IDENTITY CASCADE"))
         conn.execute(text("UPDATE ledger_head SET seq = 0, hash = :h WHERE id = 1"), {"h": "0" * 64})
+
+
+@contextmanager
+def refuse_seq(engine, seq: int) -> Iterator[None]:
+    """A limit of the database the parser does not know: fixes with this ``seq`` are refused
+    while the block runs (PostgreSQL's session database outlives the test, so it is undone)."""
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE TRIGGER poison BEFORE INSERT ON gps_fix WHEN NEW.seq = {seq} "
+                          "BEGIN SELECT RAISE(ABORT, 'seq refused'); END") if sqlite else
+                     text(f"ALTER TABLE gps_fix ADD CONSTRAINT poison CHECK (seq <> {seq})"))
+    try:
+        yield
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DROP TRIGGER poison") if sqlite else
+                         text("ALTER TABLE gps_fix DROP CONSTRAINT poison"))
