@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.baselines import competent_main, naive_main  # noqa: E402
 from bench.databases import create_database, drop_database, libpq_url, sealed  # noqa: E402
 from tests.utils.brokers import Publisher, start_bridge_process, start_mosquitto, stop_process, wait_for_log  # noqa: E402
 
@@ -122,37 +123,6 @@ def publisher_main(mqtt_url: str, devices, n_fixes: int, batch: int, window: int
                  "acked_count": acked})
 
 
-# --- the naive consumer -------------------------------------------------------------------------
-
-
-def naive_main(mqtt_url: str, pg_url: str, ready) -> None:
-    """The straightforward consumer: one INSERT and one commit (autocommit) per message, then PUBACK."""
-    import json
-
-    import paho.mqtt.client as mqtt
-
-    from mqtt_bridge.worker import BrokerAddress
-
-    conn = psycopg.connect(libpq_url(pg_url), autocommit=True)
-    sql = ("INSERT INTO gps_fix (device_id, ts, seq, lat, lon, speed_kmh, heading, hdop, verified, received_at) "
-           "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, false, clock_timestamp()) ON CONFLICT DO NOTHING")
-
-    def on_message(_c, _u, message):
-        body = json.loads(message.payload)
-        device_id = message.topic.split("/")[3]
-        for fix in body.get("batch", [body]):
-            conn.execute(sql, (device_id, fix["ts"], fix["seq"], fix["lat"], fix["lon"],
-                               fix.get("speed_kmh"), fix.get("heading"), fix.get("hdop")))
-
-    address = BrokerAddress.parse(mqtt_url)
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-naive", protocol=mqtt.MQTTv5)
-    client.on_message = on_message
-    client.on_subscribe = lambda *a: ready.set()
-    client.on_connect = lambda c, *a: c.subscribe("wf/v1/dev/+/gps", qos=1)
-    client.connect(address.host, address.port, keepalive=30)
-    client.loop_forever()
-
-
 # --- measuring -----------------------------------------------------------------------------------
 
 
@@ -169,6 +139,9 @@ class RunResult:
     p99_visible_ms: float = 0.0     # ts -> first poll that saw the row committed (upper bound)
     seconds: float = 0.0
     peak_rss_mb: float = 0.0        # the bridge processes' peak resident memory (VmHWM), largest
+    cpu_s: float = 0.0              # CPU seconds (user + system) of the consuming process(es) during the stream
+    cpu_us_per_fix: float = 0.0     # cpu_s per stored fix, in microseconds
+    cpu_us_per_msg: float = 0.0     # cpu_s per MQTT message, in microseconds
     notes: list[str] = field(default_factory=list)
 
 
@@ -228,7 +201,17 @@ def analyse(pg_url: str, poller: CountPoller, result: RunResult) -> None:
     result.p99_visible_ms = float(np.percentile(visible, 99) * 1000)
 
 
-def run_once(args, label: str, naive: bool, n_fixes: int, workdir: Path) -> RunResult:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and all its threads so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+BASELINES = {"naive": naive_main, "competent": competent_main}
+
+
+def run_once(args, label: str, consumer: str, n_fixes: int, workdir: Path) -> RunResult:
+    """One stream into a fresh database; ``consumer``: ``bridge``, or one of :data:`BASELINES`."""
     result = RunResult(label=label, fixes=n_fixes)
     name, url = create_database()
     broker = None
@@ -238,12 +221,12 @@ def run_once(args, label: str, naive: bool, n_fixes: int, workdir: Path) -> RunR
     try:
         devices = register_devices(url, args.devices)
         broker = start_mosquitto(workdir, overrides=dict(kv.split("=", 1) for kv in args.mosquitto))
-        if naive:
+        if consumer in BASELINES:
             ready = ctx.Event()
-            naive_proc = ctx.Process(target=naive_main, args=(broker.url, url, ready), daemon=True)
+            naive_proc = ctx.Process(target=BASELINES[consumer], args=(broker.url, url, ready), daemon=True)
             naive_proc.start()
             if not ready.wait(30):
-                raise RuntimeError("naive consumer did not subscribe")
+                raise RuntimeError(f"{consumer} consumer did not subscribe")
         else:
             env = {"WASTEFLOW_BRIDGE_BATCH_SIZE": str(args.batch_size), "WASTEFLOW_BRIDGE_BATCH_MS": str(args.batch_ms),
                    "WASTEFLOW_LOG_LEVEL": "INFO"}
@@ -265,6 +248,8 @@ def run_once(args, label: str, naive: bool, n_fixes: int, workdir: Path) -> RunR
             proc.start()
         for _ in pubs:
             assert results.get(timeout=60) == "ready"
+        consumer_pids = [proc.pid for proc in bridges] if bridges else [naive_proc.pid]
+        cpu_before = sum(cpu_seconds(pid) for pid in consumer_pids)
         go.set()
         t0 = time.time()
         reports = [results.get(timeout=args.timeout) for _ in pubs]
@@ -276,10 +261,13 @@ def run_once(args, label: str, naive: bool, n_fixes: int, workdir: Path) -> RunR
         deadline = time.time() + args.timeout
         while poller.latest() < n_fixes and time.time() < deadline:
             time.sleep(0.1)
+        result.cpu_s = sum(cpu_seconds(pid) for pid in consumer_pids) - cpu_before
         time.sleep(0.2)
         poller.stop()
         result.seconds = time.time() - t0
         stored = poller.latest()
+        result.cpu_us_per_fix = result.cpu_s / max(stored, 1) * 1e6
+        result.cpu_us_per_msg = result.cpu_s / max(result.messages * stored / n_fixes, 1) * 1e6
         if stored != n_fixes:
             result.notes.append(f"stored {stored} of {n_fixes}")
         analyse(url, poller, result)
@@ -326,7 +314,8 @@ def wait_subscribed(mqtt_url: str, pg_url: str, device_id: str, n_bridges: int, 
 # --- output --------------------------------------------------------------------------------------
 
 
-COLUMNS = [("mode", 30, "{}"), ("fixes", 8, "{}"), ("msgs", 8, "{}"), ("pub fixes/s", 11, "{:.0f}"),
+COLUMNS = [("mode", 30, "{}"), ("cpu µs/fix", 10, "{:.1f}"), ("cpu µs/msg", 10, "{:.1f}"),
+           ("fixes", 8, "{}"), ("msgs", 8, "{}"), ("pub fixes/s", 11, "{:.0f}"),
            ("stored fixes/s", 14, "{:.0f}"), ("avg txn", 8, "{:.0f}"), ("p50 ms", 7, "{:.0f}"),
            ("p99 ms", 7, "{:.0f}"), ("p99 vis ms", 10, "{:.0f}"), ("peak MB", 8, "{:.0f}")]
 
@@ -347,7 +336,8 @@ def print_table(rows: list[RunResult]) -> None:
     print(header)
     print("-" * len(header))
     for r in rows:
-        values = [r.label, r.fixes, r.messages, r.publish_rate, r.stored_rate, r.avg_batch, r.p50_ms, r.p99_ms,
+        values = [r.label, r.cpu_us_per_fix, r.cpu_us_per_msg, r.fixes, r.messages,
+                  r.publish_rate, r.stored_rate, r.avg_batch, r.p50_ms, r.p99_ms,
                   r.p99_visible_ms, r.peak_rss_mb]
         cells = [fmt.format(v).ljust(w) if i == 0 else fmt.format(v).rjust(w)
                  for i, ((_, w, fmt), v) in enumerate(zip(COLUMNS, values, strict=False))]
@@ -357,7 +347,7 @@ def print_table(rows: list[RunResult]) -> None:
 def median_result(label: str, runs: list[RunResult]) -> RunResult:
     med = RunResult(label=label, fixes=runs[0].fixes, messages=runs[0].messages)
     for attr in ("publish_rate", "stored_rate", "avg_batch", "p50_ms", "p99_ms", "p99_visible_ms", "seconds",
-                 "peak_rss_mb"):
+                 "peak_rss_mb", "cpu_s", "cpu_us_per_fix", "cpu_us_per_msg"):
         setattr(med, attr, statistics.median(getattr(r, attr) for r in runs))
     med.notes = sorted({n for r in runs for n in r.notes})
     return med
@@ -381,8 +371,8 @@ def main(argv: list[str] | None = None) -> list[RunResult]:
     parser.add_argument("--rate", type=float, default=0,
                         help="pace the publishers at this many fixes/s in total (default 0: full speed)")
     parser.add_argument("--publishers", type=int, default=1, help="publishing processes (devices split among them)")
-    parser.add_argument("--naive-fixes", type=int, default=20_000,
-                        help="fixes for the naive consumer's runs (0: skip it)")
+    parser.add_argument("--baseline-fixes", type=int, default=20_000,
+                        help="fixes for each baseline consumer's runs, naive and competent (0: skip them)")
     parser.add_argument("--mosquitto", action="append", default=[], metavar="OPTION=VALUE",
                         help="override a Mosquitto option of the shipped config, e.g. max_inflight_messages=20")
     parser.add_argument("--timeout", type=float, default=600)
@@ -397,29 +387,37 @@ def main(argv: list[str] | None = None) -> list[RunResult]:
     mode = f"bridge x{args.workers}, " + ("single fixes" if args.batch == 1 else f"batch {args.batch}")
     if args.rate:
         mode += f" @{args.rate / 1000:g}k/s"
-    bridge_runs, naive_runs = [], []
+    bridge_runs: list[RunResult] = []
+    baseline_runs: dict[str, list[RunResult]] = {name: [] for name in BASELINES} if args.baseline_fixes else {}
+    kind = "single" if args.batch == 1 else f"batch {args.batch}"
     for run in range(args.runs):
-        r = run_once(args, f"{mode} #{run + 1}", False, args.fixes, workdir / f"bridge-{run}")
+        r = run_once(args, f"{mode} #{run + 1}", "bridge", args.fixes, workdir / f"bridge-{run}")
         bridge_runs.append(r)
         print(f"  run {run + 1}: {r.stored_rate:,.0f} fixes/s stored, p99 {r.p99_ms:.0f} ms "
-              f"(visible {r.p99_visible_ms:.0f} ms), {r.seconds:.1f} s", file=sys.stderr, flush=True)
-        if args.naive_fixes:
-            n = run_once(args, f"naive, {'single' if args.batch == 1 else f'batch {args.batch}'} #{run + 1}",
-                         True, args.naive_fixes, workdir / f"naive-{run}")
-            naive_runs.append(n)
-            print(f"  naive {run + 1}: {n.stored_rate:,.0f} fixes/s", file=sys.stderr, flush=True)
+              f"(visible {r.p99_visible_ms:.0f} ms), {r.cpu_us_per_fix:.1f} µs CPU/fix, {r.seconds:.1f} s",
+              file=sys.stderr, flush=True)
+        for name, runs in baseline_runs.items():
+            n = run_once(args, f"{name}, {kind} #{run + 1}", name, args.baseline_fixes, workdir / f"{name}-{run}")
+            runs.append(n)
+            print(f"  {name} {run + 1}: {n.stored_rate:,.0f} fixes/s, {n.cpu_us_per_fix:.1f} µs CPU/fix",
+                  file=sys.stderr, flush=True)
     print()
     print(f"workdir {workdir}; bridge batch size {args.batch_size}, batch ms {args.batch_ms}, "
           f"publisher window {args.window}, publishers {args.publishers}, rate {args.rate or 'max'}, "
           f"devices {args.devices}, runs {args.runs} (medians below)")
     rows = [median_result(mode, bridge_runs)]
-    if naive_runs:
-        rows.append(median_result("naive (1 INSERT+commit/row)", naive_runs))
+    labels = {"naive": "naive (1 INSERT+commit/row)", "competent": "competent (executemany/100 msgs)"}
+    rows += [median_result(labels[name], runs) for name, runs in baseline_runs.items()]
     print_table(rows)
-    if naive_runs:
-        ratio = rows[0].stored_rate / rows[1].stored_rate if rows[1].stored_rate else float("nan")
-        print(f"\nbridge / naive stored fixes/s: {ratio:.1f}x")
+    for row in rows[1:]:
+        print(f"\nCPU per fix, {row.label} / bridge: {cpu_ratio(row, rows[0]):.2f}x; "
+              f"stored fixes/s, bridge / {row.label}: {rows[0].stored_rate / max(row.stored_rate, 1e-9):.1f}x")
     return rows
+
+
+def cpu_ratio(baseline: RunResult, bridge: RunResult) -> float:
+    """How many times the bridge's CPU per fix the baseline spends (> 1: the bridge is cheaper)."""
+    return baseline.cpu_us_per_fix / bridge.cpu_us_per_fix if bridge.cpu_us_per_fix else float("nan")
 
 
 if __name__ == "__main__":
