@@ -30,6 +30,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from mqtt_bridge.client import BridgeClient, enlarge_socket_buffers
 from mqtt_bridge.devices import DeviceDirectory
 from mqtt_bridge.gateway_quarantine import GATEWAY_QUARANTINE_TOPIC
 from mqtt_bridge.metrics import BridgeMetrics
@@ -70,7 +71,7 @@ class BrokerAddress:
             client.tls_set(ca_certs=ca_file or None, tls_version=ssl.PROTOCOL_TLS_CLIENT)
 
 
-@dataclass
+@dataclass(slots=True)
 class Incoming:
     generation: int
     mid: int
@@ -106,7 +107,7 @@ class BridgeWorker:
         self.limits = limits
         self.address = BrokerAddress.parse(settings.mqtt_url)
         self.client_id = client_id or settings.bridge_client_id
-        self.queue: queue.Queue[Incoming] = queue.Queue()
+        self.queue: queue.SimpleQueue[Incoming] = queue.SimpleQueue()
         self.counters = BridgeCounters()
         self.metrics = BridgeMetrics()
         self.after_store: list[Callable[[StoredBatch], None]] = []
@@ -122,13 +123,13 @@ class BridgeWorker:
     def mqtt5(self) -> bool:
         return self.settings.mqtt_protocol.strip() == "5"
 
-    def _make_client(self) -> mqtt.Client:
+    def _make_client(self) -> BridgeClient:
         if self.mqtt5:
-            client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
-                                 protocol=mqtt.MQTTv5, manual_ack=True)
+            client = BridgeClient(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
+                                  protocol=mqtt.MQTTv5, manual_ack=True)
         else:
-            client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
-                                 protocol=mqtt.MQTTv311, clean_session=False, manual_ack=True)
+            client = BridgeClient(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
+                                  protocol=mqtt.MQTTv311, clean_session=False, manual_ack=True)
         if self.address.username:
             client.username_pw_set(self.address.username, self.address.password)
         self.address.secure(client, self.settings.mqtt_ca_file)
@@ -153,6 +154,7 @@ class BridgeWorker:
             log.error("broker refused the connection: %s", reason_code)
             return
         self.generation += 1
+        enlarge_socket_buffers(client)
         client.subscribe([(topic, 1) for topic in subscriptions(self.settings.bridge_shared_group)])
         self._connected.set()
         log.info("connected to %s:%s as %s", self.address.host, self.address.port, self.client_id)
@@ -198,8 +200,8 @@ class BridgeWorker:
             batch = self._collect()
             if batch:
                 self._store_until_done(batch)
-        leftover = self._drain_nowait()
-        if leftover:
+        leftover = self._drain_nowait(self.settings.bridge_batch_size)
+        if leftover:  # one batch at most: what stays unacknowledged the broker delivers again
             self._store_until_done(leftover, give_up_after_s=5.0)
 
     def _collect(self) -> list[Incoming]:
@@ -209,10 +211,12 @@ class BridgeWorker:
         except queue.Empty:
             return []
         batch = [first]
+        size = self.settings.bridge_batch_size
         deadline = time.monotonic() + self.settings.bridge_batch_ms / 1000
-        while len(batch) < self.settings.bridge_batch_size:
+        while len(batch) < size:
+            batch += self._drain_nowait(size - len(batch))
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if len(batch) >= size or remaining <= 0:
                 break
             try:
                 batch.append(self.queue.get(timeout=min(remaining, 0.02)))
@@ -220,13 +224,16 @@ class BridgeWorker:
                 break  # the stream paused: store now rather than wait out the window
         return batch
 
-    def _drain_nowait(self) -> list[Incoming]:
-        batch = []
-        while True:
-            try:
-                batch.append(self.queue.get_nowait())
-            except queue.Empty:
-                return batch
+    def _drain_nowait(self, limit: int) -> list[Incoming]:
+        """What is queued already, up to ``limit`` messages, without waiting."""
+        batch: list[Incoming] = []
+        get = self.queue.get_nowait
+        try:
+            while len(batch) < limit:
+                batch.append(get())
+        except queue.Empty:
+            pass
+        return batch
 
     def _store_until_done(self, batch: list[Incoming], give_up_after_s: float | None = None) -> None:
         delay = 0.5
@@ -267,9 +274,11 @@ class BridgeWorker:
                 log.exception("after-store listener failed")
 
     def _acknowledge(self, batch: list[Incoming]) -> None:
+        """PUBACK what came on the current connection (after a reconnect the broker redelivers)."""
         current = self.generation
+        self.client.ack_many(m.mid for m in batch if m.qos == 1 and m.generation == current)
         for message in batch:
-            if message.qos > 0 and message.generation == current:
+            if message.qos == 2 and message.generation == current:
                 self.client.ack(message.mid, message.qos)
 
     def _count(self, batch: list[Incoming], stored: StoredBatch) -> None:
