@@ -119,12 +119,12 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from mqtt_bridge import signing
+from mqtt_bridge import canonical, signing
 from mqtt_bridge.gateway_quarantine import GATEWAY_QUARANTINE_PREFIX, read_gateway_quarantine
 from wasteflow import columns
 
@@ -436,11 +436,16 @@ def _check_encodable(value: Any) -> None:
         raise _Reject("not_json", f"payload cannot be re-serialised: {type(exc).__name__}") from None
 
 
-def _decode_object(raw: bytes) -> dict:
+def _decode_object(raw: bytes) -> tuple[dict, bytes | None]:
+    """The payload object, with its canonical JSON (without ``sig``) when orjson could write it
+    exactly (:mod:`mqtt_bridge.canonical`); otherwise the standard library decides everything."""
+    fast = canonical.fast_decode(raw)
+    if fast is not None:
+        return fast
     value = _decode_json(raw)
     if not isinstance(value, dict):
         raise _Reject("not_object", f"payload must be a JSON object, got {_json_type(value)}")
-    return value
+    return value, None
 
 
 def _json_type(value: Any) -> str:
@@ -466,10 +471,10 @@ def _json_type(value: Any) -> str:
 def _parse_body(ctx: _Context, raw: bytes) -> Accepted:
     if ctx.kind == "status":
         return _accept(ctx, "status", [_parse_status(ctx, raw)])
-    message = _decode_object(raw)
+    message, signed = _decode_object(raw)
     if ctx.kind == "owntracks":
         _check_owntracks_type(message)
-    verified = _check_signature(ctx, message)
+    verified = _check_signature(ctx, message, signed)
     if ctx.kind == "owntracks":
         return _accept(ctx, "gps", [_owntracks_fix(ctx, message, verified)])
     if ctx.kind == "weigh":
@@ -487,16 +492,30 @@ def _accept(ctx: _Context, kind: str, records: list) -> Accepted:
     return Accepted(ctx.topic, kind, ctx.device_id, tuple(records), ctx.raw)
 
 
-def _check_signature(ctx: _Context, message: dict) -> bool:
+def _check_signature(ctx: _Context, message: dict, signed: bytes | None) -> bool:
     """Return ``verified``; reject only when the device is required to sign."""
     device = ctx.device
     has_sig = "sig" in message
-    correct = has_sig and any(signing.verify(ctx.device_id, secret, message) for secret in device.valid_secrets)
+    correct = has_sig and _signature_matches(ctx.device_id, device.valid_secrets, message, signed)
     if device.require_signature and not has_sig:
         raise _Reject("missing_signature", f"device {ctx.device_id!r} must sign; no sig field")
     if device.require_signature and not correct:
         raise _Reject("bad_signature", f"sig does not match the payload for {ctx.device_id!r}")
     return correct
+
+
+def _signature_matches(device_id: str, secrets: Iterable[str], message: dict, signed: bytes | None) -> bool:
+    """The message's ``sig`` checked against each secret the device holds. ``signed``: its canonical
+    JSON without ``sig`` when already written (once per message); None: the standard library writes it."""
+    claimed = message.get(signing.SIGNATURE_FIELD)
+    if not isinstance(claimed, str):
+        return False
+    if signed is None:
+        try:
+            signed = signing.canonical_json(signing.unsigned(message))
+        except (TypeError, ValueError, RecursionError):
+            return False
+    return any(signing.verify_canonical(device_id, secret, signed, claimed) for secret in secrets)
 
 
 def _items(ctx: _Context, message: dict) -> list[tuple[str, dict]]:

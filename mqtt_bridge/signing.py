@@ -28,12 +28,13 @@ def canonical_json(obj: Any) -> bytes:
     return text.encode("utf-8")
 
 
-def _unsigned(payload: dict) -> dict:
+def unsigned(payload: dict) -> dict:
+    """The payload without its "sig": what is signed."""
     return {key: value for key, value in payload.items() if key != SIGNATURE_FIELD}
 
 
 def _signing_input(device_id: str, payload: dict) -> bytes:
-    return device_id.encode("utf-8") + b"\n" + canonical_json(_unsigned(payload))
+    return device_id.encode("utf-8") + b"\n" + canonical_json(unsigned(payload))
 
 
 def sign(device_id: str, secret: str, payload: dict) -> str:
@@ -61,8 +62,22 @@ def verify(device_id: str, secret: str, payload: dict) -> bool:
     return hmac.compare_digest(expected, claimed)
 
 
+def verify_canonical(device_id: str, secret: str, canonical_unsigned: bytes, claimed: Any) -> bool:
+    """True when ``claimed`` signs ``canonical_unsigned`` (the payload's canonical JSON without
+    "sig", already written) for ``device_id`` under this one ``secret``.
+
+    The bridge writes the canonical bytes once per message and checks them here against each
+    secret the device may hold; never raises.
+    """
+    if not isinstance(claimed, str) or not claimed.isascii():
+        return False
+    message = device_id.encode("utf-8") + b"\n" + canonical_unsigned
+    expected = hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, claimed)
+
+
 def signed_payload(device_id: str, secret: str, payload: dict) -> bytes:
     """The wire bytes of ``payload`` with its "sig" added (for simulators and tests)."""
-    body = _unsigned(payload)
+    body = unsigned(payload)
     body[SIGNATURE_FIELD] = sign(device_id, secret, body)
     return canonical_json(body)
