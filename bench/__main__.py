@@ -2,8 +2,10 @@
 
 Runs, on this machine's PostgreSQL and a Mosquitto it starts itself (the shipped
 configuration): ingest through the broker with one and with two bridge workers (single
-fixes at full speed, and 50-fix batch payloads paced at the 20,000 fixes/s target), a
-naive one-insert-per-message consumer for comparison, reconciliation throughput, live
+fixes at full speed, and 50-fix batch payloads paced at the 20,000 fixes/s target), the
+bridge's CPU per message (its headline figure: CPU seconds of the bridge process from /proc
+per stored fix) against two baselines in the same run (a naive one-insert-per-message consumer
+and a competent executemany-per-100-messages one, ``bench/baselines.py``), reconciliation throughput, live
 finding latency, API latency under 50 concurrent clients, and the JT/T 808 gateway holding
 10,000 terminals (``python -m bench jt808``: that one alone). Each figure is the median
 of several runs (``--quick``: one run each, smaller volumes). Prints each benchmark's own
@@ -44,18 +46,25 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     rows: list[tuple[str, str, str]] = []
 
-    def ingest_row(label: str, extra: list[str], target: str, naive: bool = False) -> None:
-        results = _quiet(ingest.main, ["--runs", runs, "--fixes", fixes, "--naive-fixes",
-                                       ("10000" if naive else "0"), *extra])
+    def ingest_row(label: str, extra: list[str], target: str, baselines: bool = False,
+                   cpu_target: str = "") -> None:
+        results = _quiet(ingest.main, ["--runs", runs, "--fixes", fixes, "--baseline-fixes",
+                                       ("10000" if baselines else "0"), *extra])
         bridge = results[0]
+        if cpu_target:
+            rows.append((f"{label}: bridge CPU", f"{bridge.cpu_us_per_msg:,.1f} µs/message, "
+                                                 f"{bridge.cpu_us_per_fix:,.1f} µs/fix", cpu_target))
         rows.append((label, f"{bridge.stored_rate:,.0f} fixes/s; p50 {bridge.p50_ms:,.0f} ms, "
                             f"p99 {bridge.p99_ms:,.0f} ms; peak {bridge.peak_rss_mb:.0f} MB", target))
-        if naive and len(results) > 1:
-            ratio = bridge.stored_rate / results[1].stored_rate if results[1].stored_rate else float("nan")
-            rows.append(("  naive consumer, same stream", f"{results[1].stored_rate:,.0f} fixes/s "
-                                                          f"(bridge is {ratio:.1f}x)", ""))
+        for baseline in results[1:]:
+            rows.append((f"  {baseline.label}, same stream",
+                         f"{baseline.cpu_us_per_fix:,.1f} µs CPU/fix ({ingest.cpu_ratio(baseline, bridge):.1f}x "
+                         f"the bridge's); {baseline.stored_rate:,.0f} fixes/s", ""))
 
-    ingest_row("ingest, 1 bridge, single fixes, full speed", [], "≥ 20,000 fixes/s", naive=True)
+    ingest_row("ingest, 1 bridge, single fixes, full speed", [], "≥ 20,000 fixes/s", baselines=True,
+               cpu_target="≤ 40 µs/message")
+    ingest_row("ingest, 1 bridge, batch 50, full speed", ["--batch", "50"], "", baselines=True,
+               cpu_target="≤ 6 µs/fix")
     ingest_row("ingest, 1 bridge, batch 50, paced 20k/s", ["--batch", "50", "--rate", "20000"],
                "≥ 20,000 fixes/s, p99 < 1 s")
     ingest_row("ingest, 2 bridges, single fixes, full speed", ["--workers", "2"], "")
