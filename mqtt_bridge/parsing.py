@@ -116,6 +116,7 @@ Decisions the spec leaves open:
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -679,6 +680,10 @@ def _to_float(value: int | float, label: str) -> float:
 
 
 def _number(obj: dict, name: str, path: str) -> int | float:
+    value = obj.get(name)
+    kind = type(value)
+    if kind is int or (kind is float and math.isfinite(value)):
+        return value  # the common case, decided without the checks below (JSON types are exact)
     value = _field(obj, name, path)
     if not _is_number(value):
         raise _Reject("wrong_type", f"{path}{name} must be a number, got {_json_type(value)}")
@@ -689,8 +694,12 @@ def _number(obj: dict, name: str, path: str) -> int | float:
 
 def _optional_number(obj: dict, name: str, path: str,
                      minimum: float | None, maximum: float | None) -> float | None:
-    if obj.get(name) is None:
+    value = obj.get(name)
+    if value is None:
         return None
+    if (type(value) is float and math.isfinite(value) and (minimum is None or value >= minimum)
+            and (maximum is None or value <= maximum)):
+        return value  # the common case; anything else takes the checks that name the reason
     value = _number(obj, name, path)
     _check_range(value, f"{path}{name}", minimum, maximum)
     return _to_float(value, f"{path}{name}")
@@ -841,12 +850,18 @@ def _parse_rfc3339(text: str) -> datetime | None:
     year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
     micro = int((fraction or "0").ljust(6, "0")[:6])
     try:
-        offset = timedelta(0) if zulu else _offset(sign, int(off_h), int(off_m))
+        zone = UTC if zulu else _zone(sign, off_h, off_m)
         local = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second),
-                         micro, tzinfo=timezone(offset))
-        return local.astimezone(UTC)
+                         micro, tzinfo=zone)
+        return local if zulu else local.astimezone(UTC)
     except (ValueError, OverflowError):
         return None
+
+
+@functools.lru_cache(maxsize=256)
+def _zone(sign: str, hours: str, minutes: str) -> timezone:
+    """One timezone object per offset text: devices use one or two, made once."""
+    return timezone(_offset(sign, int(hours), int(minutes)))
 
 
 def _offset(sign: str, hours: int, minutes: int) -> timedelta:
