@@ -248,7 +248,8 @@ def run_once(args, label: str, consumer: str, n_fixes: int, workdir: Path) -> Ru
             proc.start()
         for _ in pubs:
             assert results.get(timeout=60) == "ready"
-        consumer_pids = [proc.pid for proc in bridges] if bridges else [naive_proc.pid]
+        consuming = bridges or [naive_proc]
+        consumer_pids: list[int] = [proc.pid for proc in consuming if proc is not None and proc.pid is not None]
         cpu_before = sum(cpu_seconds(pid) for pid in consumer_pids)
         go.set()
         t0 = time.time()

@@ -37,7 +37,7 @@ class BridgeClient(mqtt.Client):
         super().__init__(*args, **kwargs)
         self._buffer = b""
         self._offset = 0
-        self._buffer_sock = None
+        self._buffer_sock: object | None = None
         self._refill = True
 
     def _sock_recv(self, bufsize: int) -> bytes:

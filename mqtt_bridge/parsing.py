@@ -680,7 +680,7 @@ def _to_float(value: int | float, label: str) -> float:
 
 
 def _number(obj: dict, name: str, path: str) -> int | float:
-    value = obj.get(name)
+    value: Any = obj.get(name)
     kind = type(value)
     if kind is int or (kind is float and math.isfinite(value)):
         return value  # the common case, decided without the checks below (JSON types are exact)
