@@ -201,27 +201,56 @@ def gateway_jt808(listen: str = typer.Option(None, "--listen", help="host:port f
     raise typer.Exit(main(listen))
 
 
-OSMAND_HELP = (
-    "Take phones running OsmAnd or Traccar Client over HTTP (Traccar's OsmAnd protocol: query string, form or "
-    "Traccar Client's JSON) and publish their fixes to the broker.\n\n"
-    "Register each phone through the API first: POST /v1/devices with \"id\": \"osmand:{the phone's id}\", "
-    "\"kind\": \"gps\" and its vehicle_plate. Then set the phone's server URL to http://this-host:5055 "
-    "(behind a TLS proxy in production). A request is answered 200 only after the broker has acknowledged its "
-    "fixes; 400 with the reason for what cannot be read (no id, an unknown id, a number that does not parse, a "
-    "position out of range); 503 while the broker is away (the phone sends it again).\n\n"
-    "Reads the registry from WASTEFLOW_DATABASE_URL; publishes to WASTEFLOW_MQTT_URL (use the gateway's broker "
-    "account; mqtts:// with WASTEFLOW_MQTT_CA_FILE for TLS). Also: WASTEFLOW_OSMAND_PUBLISH_TIMEOUT_S, "
-    "WASTEFLOW_OSMAND_MAX_BODY_BYTES, WASTEFLOW_OSMAND_QUARANTINE_PER_MINUTE. See docs/devices.md."
+SCALE_HELP = (
+    "Read a weighbridge indicator's continuous output and publish signed weigh tickets to the broker.\n\n"
+    "The indicator streams weights (continuous mode: XK3190-A9 tF = 0, or Mettler Toledo continuous output) on a "
+    "serial port (--serial PATH --baud N) or through a serial-to-Ethernet server (--tcp HOST:PORT). A weighing is a "
+    "load above the empty threshold held within one division for the hold time with no motion. An ANPR camera or "
+    "the operator's screen names the truck: POST http://127.0.0.1:8780/plate (--plate-listen) with "
+    "{\"plate\": \"...\", \"manifest_no\": optional}; GET /weighings?unassigned=1 lists weighings made without "
+    "a plate, and {\"plate\": ..., \"weighing_id\": ...} names one. Two weighings of a plate within 12 h make a "
+    "ticket on wf/v1/dev/{ID}/weigh, signed with the weighbridge's secret (--secret-file or "
+    "WASTEFLOW_DEVICE_SECRET), kept in the spool until the broker acknowledges it. Publishes to WASTEFLOW_MQTT_URL; "
+    "never reads the database. See docs/weighbridges.md."
 )
 
 
-@gateway.command("http", help=OSMAND_HELP)
-def gateway_http(listen: str = typer.Option(None, "--listen", help="host:port for phones "
-                                            "(default: WASTEFLOW_OSMAND_LISTEN, 127.0.0.1:5055)")) -> None:
-    """The OsmAnd HTTP gateway (help: OSMAND_HELP)."""
-    from mqtt_bridge.gateways.osmand.__main__ import main
+@gateway.command("scale", help=SCALE_HELP)
+def gateway_scale(device: str = typer.Option(..., "--device", help="the weighbridge's registered device id"),
+                  serial: str = typer.Option(None, "--serial", help="serial port, e.g. /dev/ttyUSB0"),
+                  baud: int = typer.Option(9600, "--baud", help="serial speed"),
+                  tcp: str = typer.Option(None, "--tcp", help="HOST:PORT of a serial-to-Ethernet server"),
+                  fmt: str = typer.Option(..., "--format", help="xk3190-a9 or toledo"),
+                  division_kg: float = typer.Option(20.0, "--division-kg", help="the indicator's division (kg)"),
+                  unit: str = typer.Option("kg", "--unit", help="kg or t: the unit of XK3190 frames (they carry none)"),
+                  serial_format: str = typer.Option("8N1", "--serial-format", help="8N1 or 7E1 (Toledo: usually 7E1)"),
+                  toledo_checksum: str = typer.Option("on", "--toledo-checksum", help="on or off: frames end with a "
+                                                      "checksum byte"),
+                  plate_listen: str = typer.Option("127.0.0.1:8780", "--plate-listen",
+                                                   help="host:port of the local POST /plate for the ANPR camera"),
+                  spool: Path = typer.Option(Path("scale-spool.db"), "--spool", help="the spool (SQLite file)"),
+                  secret_file: Path = typer.Option(None, "--secret-file", help="file holding the device's secret"),
+                  secret: str = typer.Option("", envvar="WASTEFLOW_DEVICE_SECRET", hidden=True),
+                  threshold_kg: float = typer.Option(500.0, "--threshold-kg", help="empty-platform threshold"),
+                  hold_s: float = typer.Option(3.0, "--hold-s", help="seconds a weight must hold")) -> None:
+    """The weighbridge gateway (help: SCALE_HELP)."""
+    from mqtt_bridge.gateways.scale.__main__ import ScaleOptions, main, make_link
+    from mqtt_bridge.gateways.scale.stability import StableRule
 
-    raise typer.Exit(main(listen))
+    if fmt not in ("xk3190-a9", "toledo") or unit not in ("kg", "t") or serial_format not in ("8N1", "7E1") \
+            or toledo_checksum not in ("on", "off"):
+        raise typer.BadParameter("--format xk3190-a9|toledo, --unit kg|t, --serial-format 8N1|7E1, "
+                                 "--toledo-checksum on|off")
+    key = secret_file.read_text().strip() if secret_file else secret
+    if not key:
+        raise typer.BadParameter("the weighbridge's secret: --secret-file or WASTEFLOW_DEVICE_SECRET")
+    try:
+        link = make_link(serial, baud, tcp, serial_format)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    options = ScaleOptions(device, key, fmt, link, spool, plate_listen, unit,
+                           StableRule(threshold_kg, hold_s, division_kg), toledo_checksum == "on")
+    raise typer.Exit(main(options))
 
 
 @admin.command("bootstrap")
