@@ -59,6 +59,7 @@ class Indicator:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="scale-indicator", daemon=True)
         self._server: asyncio.Server | None = None
+        self._streaming: asyncio.Task | None = None
 
     # --- driving the platform -------------------------------------------------------------------
 
@@ -119,7 +120,7 @@ class Indicator:
     async def _start(self) -> None:
         self._server = await asyncio.start_server(self._serve, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
-        asyncio.create_task(self._stream())
+        self._streaming = asyncio.create_task(self._stream())
 
     async def _serve(self, _reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
@@ -149,12 +150,16 @@ class Indicator:
         def stop() -> None:
             if self._server:
                 self._server.close()
+            if self._streaming:
+                self._streaming.cancel()
             for writer in self._writers:
                 writer.close()
             self._loop.stop()
         if self._thread.is_alive():
             self._loop.call_soon_threadsafe(stop)
             self._thread.join(5)
+            self._loop.run_until_complete(asyncio.sleep(0))  # let the cancelled stream finish
+            self._loop.close()
 
 
 def main() -> None:
