@@ -61,6 +61,7 @@ def gateway(world, broker, indicator, tmp_path):
     process.start()
     yield process
     process.stop()
+    print(process.log_path.read_text()[-6000:])  # shown when the test failed
 
 
 def tickets(engine) -> list[WeighTicket]:
@@ -75,9 +76,9 @@ def filed(world) -> str:
 def test_empty_then_loaded_makes_one_ticket_linked_to_its_manifest(world, engine, bridge, indicator, gateway):
     no = filed(world)
     gateway.plate(PLATE, manifest_no=no)
-    indicator.weigh(15080, hold_s=HOLD_S + 1.5, ramp_s=0.8)
+    indicator.weigh(15080, hold_s=HOLD_S + 2.5, ramp_s=0.8)
     gateway.plate(PLATE)
-    indicator.weigh(49260, hold_s=HOLD_S + 1.5, ramp_s=0.8)
+    indicator.weigh(49260, hold_s=HOLD_S + 2.5, ramp_s=0.8)
     assert wait_for_count(engine, "weigh_ticket", 1, timeout=30, settle_s=1.0) == 1
     (ticket,) = tickets(engine)
     assert (ticket.plate, ticket.gross_kg, ticket.tare_kg, ticket.net_kg) == (PLATE, 49260, 15080, 34180)
@@ -92,8 +93,8 @@ def test_empty_then_loaded_makes_one_ticket_linked_to_its_manifest(world, engine
 def test_loaded_then_empty_with_the_plate_named_afterwards(world, engine, bridge, indicator, gateway):
     no = filed(world)
     gateway.plate(PLATE, manifest_no=no)
-    indicator.weigh(49260, hold_s=HOLD_S + 1.5, ramp_s=0.8)
-    indicator.weigh(15080, hold_s=HOLD_S + 1.5, ramp_s=0.8)  # the camera missed it
+    indicator.weigh(49260, hold_s=HOLD_S + 2.5, ramp_s=0.8)
+    indicator.weigh(15080, hold_s=HOLD_S + 2.5, ramp_s=0.8)  # the camera missed it
     (lonely,) = gateway.weighings(unassigned=True)
     assert lonely["kg"] == 15080
     status, refused = gateway.call("POST", "/plate", {"plate": "", "weighing_id": lonely["weighing_id"]})
@@ -127,12 +128,12 @@ def test_too_short_or_in_motion_makes_no_weighing(world, engine, bridge, indicat
 def test_killed_between_the_weighings_still_makes_the_ticket_once(world, engine, bridge, indicator, gateway):
     no = filed(world)
     gateway.plate(PLATE, manifest_no=no)
-    indicator.weigh(15080, hold_s=HOLD_S + 1.5, ramp_s=0.8)
+    indicator.weigh(15080, hold_s=HOLD_S + 2.5, ramp_s=0.8)
     gateway.wait_weighings(1)
     gateway.kill()
     gateway.start()
     gateway.plate(PLATE)
-    indicator.weigh(49260, hold_s=HOLD_S + 1.5, ramp_s=0.8)
+    indicator.weigh(49260, hold_s=HOLD_S + 2.5, ramp_s=0.8)
     assert wait_for_count(engine, "weigh_ticket", 1, timeout=30, settle_s=2.0) == 1
     (ticket,) = tickets(engine)
     assert (ticket.gross_kg, ticket.tare_kg, ticket.manifest_no) == (49260, 15080, no)
@@ -143,9 +144,9 @@ def test_a_broker_outage_and_a_kill_lose_no_ticket_and_number_it_once(world, eng
     no = filed(world)
     broker.kill()
     gateway.plate(PLATE, manifest_no=no)
-    indicator.weigh(15080, hold_s=HOLD_S + 1.5, ramp_s=0.8)
+    indicator.weigh(15080, hold_s=HOLD_S + 2.5, ramp_s=0.8)
     gateway.plate(PLATE)
-    indicator.weigh(49260, hold_s=HOLD_S + 1.5, ramp_s=0.8)
+    indicator.weigh(49260, hold_s=HOLD_S + 2.5, ramp_s=0.8)
     gateway.wait_weighings(2)
     gateway.kill()  # the ticket is made and was never acknowledged
     spool = Spool(gateway.spool, "wb-plant", "unused")

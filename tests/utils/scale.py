@@ -91,3 +91,29 @@ class ScaleGatewayProcess:
                 return made
             time.sleep(0.1)
         raise TimeoutError(f"{n} weighings expected, {len(self.weighings())} made; see {self.log_path}")
+
+
+KILL_PLATES = 120
+KILL_DAY = "20261123"
+
+
+def spool_worker(path: str, plates: int = KILL_PLATES) -> None:
+    """Weigh ``plates`` trucks twice each into the spool at ``path``, acknowledging every other ticket,
+    picking up where an earlier (killed) run stopped. Run as a process of its own, to be killed."""
+    from datetime import UTC, datetime, timedelta
+
+    from mqtt_bridge.gateways.scale.spool import Spool
+
+    spool = Spool(path, "wb-1", "s3cret")
+    done = dict(spool.db.execute("SELECT plate, count(*) FROM weighing GROUP BY plate").fetchall())
+    base = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+    print("ready", flush=True)
+    for i in range(plates):
+        plate = f"P{i:04d}"
+        for k in range(done.get(plate, 0), 2):
+            at = base + timedelta(minutes=3 * i + k)
+            spool.post_plate(plate, None, at)
+            _, ticket_no = spool.record_weighing(15000 if k == 0 else 40000 + i, at)
+            if ticket_no and i % 2:
+                spool.acknowledged(ticket_no)
+    print("done", flush=True)
