@@ -20,8 +20,9 @@ WASTEFLOW_SERVICES = [name for name, s in SERVICES.items() if s.get("image", "")
 EXTRA_VARIABLES = {"WASTEFLOW_BRIDGE_CLIENT_ID", "WASTEFLOW_BROKER_BRIDGE_PASSWORD", "WASTEFLOW_BROKER_ALERT_PASSWORD",
                    "WASTEFLOW_BROKER_BRIDGE_USER", "WASTEFLOW_BROKER_ALERT_USER", "WASTEFLOW_LOG_LEVEL",
                    "WASTEFLOW_BROKER_JT808_USER", "WASTEFLOW_BROKER_JT808_PASSWORD", "WASTEFLOW_BROKER_OSMAND_USER",
-                   "WASTEFLOW_BROKER_OSMAND_PASSWORD"}
-"""Read outside the settings object: by the bridge's entry point and by `wasteflow broker-config` options."""
+                   "WASTEFLOW_BROKER_OSMAND_PASSWORD", "WASTEFLOW_DEVICE_SECRET"}
+"""Read outside the settings object: by the bridge's entry point and by `wasteflow broker-config` and
+`wasteflow gateway scale` options."""
 
 
 def cli_commands() -> set[tuple[str, ...]]:
@@ -86,6 +87,16 @@ def test_the_osmand_gateway_takes_phones_under_its_own_broker_account():
     assert broker_config["WASTEFLOW_BROKER_OSMAND_PASSWORD"].startswith("${BROKER_OSMAND_PASSWORD:?"), \
         "broker-config must create the account the gateway logs in with"
     assert {"migrate", "mosquitto"} <= set(gateway["depends_on"])
+
+
+def test_the_scale_gateway_logs_in_as_its_weighbridge_and_keeps_its_spool():
+    gateway = SERVICES["gateway-scale"]
+    command = gateway["command"]
+    assert command[:3] == ["wasteflow", "gateway", "scale"] and gateway["profiles"] == ["scale"]
+    assert command[command.index("--spool") + 1].startswith("/var/lib/wasteflow-scale/")
+    assert any(v.startswith("scale-spool:/var/lib/wasteflow-scale") for v in gateway["volumes"])
+    assert gateway["environment"]["WASTEFLOW_MQTT_URL"].startswith("mqtt://${SCALE_DEVICE_ID:?")
+    assert "WASTEFLOW_DATABASE_URL" not in gateway["environment"], "the scale gateway never reads the database"
 
 
 def test_variables_are_known_settings():
