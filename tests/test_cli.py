@@ -75,3 +75,19 @@ def test_bootstrap_on_a_fresh_database_migrates_it(tmp_path):
         response = client.get("/v1/waste-categories", headers={"Authorization": f"Bearer {key}"})
         assert response.status_code == 200 and len(response.json()) == 17
     get_engine(url).dispose()
+
+
+def test_the_scale_gateway_documents_its_plate_port_and_refuses_half_a_configuration(tmp_path):
+    result = cli("gateway", "scale", "--help")
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    assert "127.0.0.1:8780" in text and "/plate" in text and "xk3190-a9" in text and "toledo" in text
+    no_secret = cli("gateway", "scale", "--device", "wb-1", "--tcp", "127.0.0.1:4001", "--format", "toledo")
+    assert no_secret.returncode != 0 and "secret" in no_secret.stderr
+    secret = tmp_path / "secret"
+    secret.write_text("s3cret\n")
+    both = cli("gateway", "scale", "--device", "wb-1", "--tcp", "127.0.0.1:4001", "--serial", "/dev/ttyUSB0",
+               "--format", "toledo", "--secret-file", str(secret))
+    assert both.returncode != 0 and "either --serial" in " ".join(both.stderr.split())
+    bad_format = cli("gateway", "scale", "--device", "wb-1", "--tcp", "127.0.0.1:4001", "--format", "a12")
+    assert bad_format.returncode != 0 and "--format" in bad_format.stderr
