@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from mqtt_bridge.embedded import EmbeddedBroker
     from mqtt_bridge.worker import BridgeWorker
     from simulators.jt808_uplink import Jt808Uplink
+    from simulators.scale_uplink import ScaleUplink
     from wasteflow.config import Settings
 
 DEFAULT_DIR = Path("wasteflow-demo")
@@ -70,6 +71,8 @@ class DemoResult:
     api_url: str
     timings: dict[str, float]
     workflow: WorkflowOutcome | None = None
+    scale_tickets: dict[str, str | None] = field(default_factory=dict)
+    """Tickets the scale gateway made from the indicator stream, with the manifest each was called with."""
 
 
 def free_port() -> int:
@@ -157,6 +160,7 @@ class Demo:
     registry: Registry = field(init=False, repr=False)
     uplink: UplinkByDevice = field(init=False, repr=False)
     jt808: Jt808Uplink = field(init=False, repr=False)
+    scale: ScaleUplink = field(init=False, repr=False)
     stats: PlayStats = field(init=False, repr=False)
     outcome: Outcome = field(init=False, repr=False)
     result: DemoResult = field(init=False, repr=False)
@@ -348,6 +352,42 @@ def route_a_transporter_through_phones(demo: Demo) -> None:
                        f"(wasteflow gateway http on 127.0.0.1:{port})")
 
 
+SCALE_TICKETS = 6
+"""Arrival tickets weighed through the indicator simulator and the scale gateway (a few seconds each)."""
+
+
+def weigh_at_a_weighbridge_through_the_scale_gateway(demo: Demo) -> None:
+    """The busiest receiver's weighbridge weighs its first trucks as a real one does: an indicator
+    streaming Toledo frames, the plate called over HTTP, the scale gateway making and signing the
+    ticket (:class:`simulators.scale_uplink.ScaleUplink`); its other tickets go as before."""
+    from simulators.scale_uplink import ScaleUplink
+
+    arrivals: dict[str, int] = {}
+    for trip in demo.plan.trips:
+        if trip.arrival_ticket is not None:
+            site = demo.region.sites[trip.arrival_ticket.site]
+            arrivals[site.weighbridge_id] = arrivals.get(site.weighbridge_id, 0) + 1
+    if not arrivals:
+        return
+    device_id = max(arrivals, key=lambda d: (arrivals[d], d))
+    demo.scale = ScaleUplink(device_id, demo.registry.secrets[device_id], demo.broker.url, demo.plan,
+                             demo.uplink.default, demo.out_dir, budget=SCALE_TICKETS)
+    demo.on_shutdown(demo.scale.close)
+    demo.uplink.route([device_id], demo.scale)
+    demo.console.print(f"weighbridge {device_id} weighs its first {SCALE_TICKETS} trucks through an indicator "
+                       f"stream and the scale gateway (plates on 127.0.0.1:{demo.scale.plate_port})")
+
+
+def report_the_scale_tickets(demo: Demo) -> None:
+    scale = getattr(demo, "scale", None)
+    if scale is None:
+        return
+    demo.result.scale_tickets = dict(scale.manifests)
+    demo.console.print(f"scale gateway: {scale.weighed} weighings from the indicator stream made "
+                       f"{len(scale.made)} tickets ({', '.join(scale.made) or 'none'}); faults on the line: "
+                       f"{dict(scale.gateway.counters.faults) or 'none'}")
+
+
 # --- the day ---------------------------------------------------------------------------------
 
 def play_the_day(demo: Demo) -> None:
@@ -453,9 +493,11 @@ STEPS: list[Step] = [
     connect_the_fleet,
     route_a_transporter_through_jt808,
     route_a_transporter_through_phones,
+    weigh_at_a_weighbridge_through_the_scale_gateway,
     play_the_day,
     read_back_the_day,
     write_the_report,
+    report_the_scale_tickets,
     play_the_workflow,
     keep_running_if_asked,
 ]

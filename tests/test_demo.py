@@ -133,3 +133,13 @@ def test_one_transporters_trucks_report_through_phones_and_the_http_gateway(demo
     assert any(f["verified"] is False for f in via_osmand), "a phone's fixes are unverified evidence"
     log = (out / "osmand-gateway.log").read_text()
     assert "osmand gateway listening" in log and "Traceback" not in log
+
+
+def test_some_trucks_were_weighed_through_the_scale_gateway(demo):
+    """Tickets made by the scale gateway from an indicator stream, stored and linked to their manifests as arrivals."""
+    assert demo.scale_tickets, "no ticket came through the scale gateway"
+    manifests = {m["manifest_no"]: m for m in demo.outcome.manifests}
+    for ticket_no, manifest_no in demo.scale_tickets.items():
+        assert re.fullmatch(r"wb-[\w-]+-\d{8}-\d{5}", ticket_no)
+        arrival = manifests[manifest_no]["arrival_ticket"]
+        assert arrival["ticket_no"] == ticket_no and arrival["net_kg"] == arrival["gross_kg"] - arrival["tare_kg"]
