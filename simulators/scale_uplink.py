@@ -110,7 +110,12 @@ class ScaleUplink:
     def spool_pending(self) -> int:
         done = threading.Event()
         pending: list[int] = []
-        self._loop.call_soon_threadsafe(lambda: (pending.append(len(self.spool.pending())), done.set()))
+
+        def count() -> None:
+            pending.append(len(self.spool.pending()))
+            done.set()
+
+        self._loop.call_soon_threadsafe(count)
         done.wait(5)
         return pending[0] if pending else 1
 
