@@ -4,6 +4,12 @@ Frames are written out byte by byte here (not built by the code under test) and 
 against the format rules: XK3190-A9's XOR of sign, digits and decimal byte as two ASCII hex
 nibbles, and Toledo's two's complement of the 7-bit sum. Then garbage, split frames, bad
 checksums, motion, negative and over-range frames, and a hypothesis fuzz of both decoders.
+
+The Toledo status bits were checked against published indicator manuals that document the
+format byte by byte (Fairbanks FB2550/FB3000/FB6000 "Toledo data format": status B bit 0 net,
+1 negative, 2 over capacity, 3 motion, 4 kg, 7 parity; a Toledo-compatible indicator's status A
+table: bits 0-2 = 0 for XXXX00, 1 for XXXXX0, 2 for XXXXXX, 3 for XXXXX.X ...). No public
+XK3190-A9 capture was found; its frames here follow devices.md's rule and are worked by hand.
 """
 
 from __future__ import annotations
