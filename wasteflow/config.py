@@ -118,6 +118,13 @@ class Settings(ThresholdSettings):
     webhook_timeout_s: float = 10.0
     webhook_poll_s: float = 1.0
 
+    # forensics (findings.md, "Forensics"): GET /v1/hotspots
+    hotspot_link_m: float = 300.0
+    """Findings chain into one hotspot while each lies within this of another (single linkage)."""
+    hotspot_min_vehicles: int = 2
+    hotspot_min_findings: int = 3
+    """A cluster is a hotspot with findings of this many vehicles, or this many findings."""
+
     @property
     def thresholds(self) -> Thresholds:
         """The detection thresholds these settings set (findings.md's defaults where not set)."""

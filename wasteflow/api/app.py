@@ -68,6 +68,7 @@ def _include_routers(app: FastAPI) -> None:
     from wasteflow.findings.stats_views import router as finding_stats
     from wasteflow.findings.views import router as findings
     from wasteflow.flows.views import router as flows
+    from wasteflow.forensics.views import router as forensics
     from wasteflow.ledger.history_views import router as ledger_history
     from wasteflow.ledger.views import router as ledger
     from wasteflow.manifests.views import router as manifests
@@ -79,7 +80,7 @@ def _include_routers(app: FastAPI) -> None:
 
     # finding_stats before findings, so /v1/findings/{id} does not swallow /v1/findings/stats
     for router in (regulators, keys, registry, manifests, ledger_history, tracks, finding_stats, findings, quarantine,
-                   ledger, flows, exports, revisions, webhooks, console):
+                   ledger, flows, exports, revisions, webhooks, forensics, console):
         app.include_router(router)
 
 

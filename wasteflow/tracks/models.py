@@ -54,3 +54,6 @@ class DeviceStatus(SQLModel, table=True):
 
 # SQLModel adds __table__ when the class is made; its type stubs do not say so.
 Index("ix_gps_fix_received_at", GpsFix.__table__.c.received_at)  # type: ignore[attr-defined]
+Index("ix_gps_fix_position", GpsFix.__table__.c.lat, GpsFix.__table__.c.lon,  # type: ignore[attr-defined]
+      GpsFix.__table__.c.ts)  # type: ignore[attr-defined]
+"""Where a fix lies, then when: the bounding-box prefilter of dump-site forensics (forensics/service.py)."""
