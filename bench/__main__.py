@@ -1,4 +1,4 @@
-"""Every benchmark, one command, one table:  python -m bench [--quick] [jt808]
+"""Every benchmark, one command, one table:  python -m bench [--quick] [jt808 | forensics]
 
 Runs, on this machine's PostgreSQL and a Mosquitto it starts itself (the shipped
 configuration): ingest through the broker with one and with two bridge workers (single
@@ -7,7 +7,8 @@ bridge's CPU per message (its headline figure: CPU seconds of the bridge process
 per stored fix) against two baselines in the same run (a naive one-insert-per-message consumer
 and a competent executemany-per-100-messages one, ``bench/baselines.py``), reconciliation throughput, live
 finding latency, API latency under 50 concurrent clients, and the JT/T 808 gateway holding
-10,000 terminals (``python -m bench jt808``: that one alone). Each figure is the median
+10,000 terminals (``python -m bench jt808``: that one alone), and dump-site forensics and
+hotspots over a month of 100 trucks' fixes (``python -m bench forensics``: that one alone). Each figure is the median
 of several runs (``--quick``: one run each, smaller volumes). Prints each benchmark's own
 table as it goes, then the summary against the targets of operations.md.
 """
@@ -20,7 +21,7 @@ import io
 import sys
 import time
 
-from bench import api, ingest, jt808, live_latency, reconcile
+from bench import api, forensics, ingest, jt808, live_latency, reconcile
 
 
 def _quiet(fn, argv):
@@ -36,11 +37,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="one run each, smaller volumes")
-    parser.add_argument("only", nargs="?", choices=["jt808"], help="run this benchmark alone, with its own table")
+    parser.add_argument("only", nargs="?", choices=["jt808", "forensics"],
+                        help="run this benchmark alone, with its own table")
     args = parser.parse_args(argv)
     runs = "1" if args.quick else "3"
     if args.only == "jt808":
         jt808.main(jt808_argv(args.quick))
+        return 0
+    if args.only == "forensics":
+        forensics.main(forensics_argv(args.quick))
         return 0
     fixes = "60000" if args.quick else "150000"
     started = time.time()
@@ -101,6 +106,12 @@ def main(argv: list[str] | None = None) -> int:
                  f"{gateway.p50_ms:.0f} / p99 {gateway.p99_ms:.0f} ms; peak {gateway.peak_mb:.0f} MB",
                  "all held, p99 < 1 s, < 1 GiB"))
 
+    month = _quiet(forensics.main, forensics_argv(args.quick))
+    rows.append((f"dump-site forensics, {month['fixes']:,} fixes (a month of a city)",
+                 f"p50 {month['dump_p50']:,.0f} ms, p99 {month['dump_p99']:,.0f} ms", "p99 < 2 s"))
+    rows.append(("hotspots over the same month", f"p50 {month['hot_p50']:,.0f} ms, max {month['hot_max']:,.0f} ms",
+                 "< 2 s"))
+
     width = max(len(r[0]) for r in rows)
     value_width = max(len(r[1]) for r in rows)
     print(f"\nwasteflow benchmarks ({'quick, 1 run' if args.quick else 'medians of several runs'}; "
@@ -114,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def jt808_argv(quick: bool) -> list[str]:
     return ["--runs", "1", "--terminals", "2000", "--seconds", "30"] if quick else ["--runs", "3"]
+
+
+def forensics_argv(quick: bool) -> list[str]:
+    return ["--trucks", "20", "--days", "30", "--queries", "20"] if quick else []
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ a vehicle on none of them, the vehicles it may see (registry.service.visible_veh
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ from sqlalchemy import and_, exists, func, or_
 from sqlmodel import Session, col, select
 
 from wasteflow.auth.service import Principal
+from wasteflow.detection.model import Fix, Trip
 from wasteflow.detection.pipeline import loaded_window
 from wasteflow.errors import RuleViolation
 from wasteflow.findings import service as findings
@@ -28,12 +30,12 @@ from wasteflow.forensics.schemas import DumpSiteQuery
 from wasteflow.manifests import service as manifests
 from wasteflow.manifests.models import Manifest, ManifestLeg
 from wasteflow.monitoring.monitor import Monitor
-from wasteflow.monitoring.trips import load_trip
-from wasteflow.registry.models import Device, Vehicle
+from wasteflow.monitoring.trips import site_place
+from wasteflow.registry.models import Device, Site, Vehicle
 from wasteflow.registry.service import visible_vehicles
 from wasteflow.tracks import service as tracks
-from wasteflow.tracks.models import GpsFix
-from wasteflow.tracks.windows import LONGEST
+from wasteflow.tracks.models import GpsFix, LoadReading
+from wasteflow.tracks.windows import LONGEST, Leg, trip_windows
 
 DEFAULT_PERIOD = timedelta(days=30)
 LOAD_MARGIN = timedelta(minutes=5)
@@ -94,34 +96,63 @@ def nearby(session: Session, place: Place, start: datetime, end: datetime) -> di
     return out
 
 
-def candidate_manifests(session: Session, vehicle_id: int, near: Sequence[NearFix]) -> list[Manifest]:
-    """The manifests whose windows could hold the vehicle's fixes: started (dispatched, or taken over on a
-    later leg) within 48 h 30 min before the first fix, and by 30 min after the last."""
+def leg_starts(session: Session, vehicle_id: int, near: Sequence[NearFix]) -> list[tuple[datetime, int]]:
+    """(start, manifest id) of every leg the vehicle started (a dispatch, or a takeover by handover) from
+    48 h 30 min before its first near fix to 30 min after its last, in time order: a window lies within
+    that span of its start (tracks.windows)."""
     earliest = near[0].ts - LONGEST - tracks.TRIP_MARGIN
     latest = near[-1].ts + tracks.TRIP_MARGIN
-    legs = select(ManifestLeg.manifest_id).where(
-        ManifestLeg.vehicle_id == vehicle_id, col(ManifestLeg.handed_over_at).between(earliest, latest))
-    return list(session.exec(select(Manifest).where(
-        col(Manifest.dispatched_at).is_not(None), col(Manifest.dispatched_at) <= latest,
-        or_(and_(Manifest.vehicle_id == vehicle_id, col(Manifest.dispatched_at) >= earliest),
-            col(Manifest.id).in_(legs)))
-        .order_by(col(Manifest.dispatched_at))).all())
+    dispatches = session.execute(select(Manifest.dispatched_at, Manifest.id).where(
+        Manifest.vehicle_id == vehicle_id, col(Manifest.dispatched_at).between(earliest, latest))).all()
+    takeovers = session.execute(select(ManifestLeg.handed_over_at, ManifestLeg.manifest_id).where(
+        ManifestLeg.vehicle_id == vehicle_id, col(ManifestLeg.handed_over_at).between(earliest, latest))).all()
+    return sorted((row[0], row[1]) for row in (*dispatches, *takeovers))
+
+
+def hits(starts: Sequence[tuple[datetime, int]], near: Sequence[NearFix]) -> list[int]:
+    """The manifests whose window may hold one of the fixes: a window ends by the vehicle's next start on
+    another manifest, so only the last few legs started by 30 min after a fix can hold it."""
+    times = [start for start, _ in starts]
+    out: dict[int, None] = {}
+    for fix in near:
+        i = bisect_right(times, fix.ts + tracks.TRIP_MARGIN)
+        for _, manifest_id in starts[max(0, i - 3):i]:
+            out[manifest_id] = None
+    return list(out)
 
 
 def assign(session: Session, vehicle_id: int, near: Sequence[NearFix]) -> tuple[dict[int, list[NearFix]],
-                                                                                  list[NearFix], dict[int, Manifest]]:
-    """The near fixes by the manifest whose trip window (for this vehicle) holds them, and those on none."""
+                                                                                  list[NearFix], dict]:
+    """The near fixes by the manifest whose trip window (for this vehicle) holds them, and those on none;
+    and each such manifest with its windows."""
     by_manifest: dict[int, list[NearFix]] = defaultdict(list)
     loose: list[NearFix] = []
-    known: dict[int, Manifest] = {}
+    known: dict[int, tuple[Manifest, list]] = {}
     spans = []
-    for manifest in candidate_manifests(session, vehicle_id, near):
-        known[manifest.id] = manifest
-        spans += [(w, manifest.id) for w in tracks.windows(session, manifest) if w.vehicle_id == vehicle_id]
+    starts = leg_starts(session, vehicle_id, near)
+    ids = hits(starts, near)
+    relayed = set(session.exec(select(ManifestLeg.manifest_id).where(
+        col(ManifestLeg.manifest_id).in_(ids), col(ManifestLeg.handed_over_at).is_not(None))).all())
+    for manifest in session.exec(select(Manifest).where(col(Manifest.id).in_(ids))
+                                 .order_by(col(Manifest.dispatched_at))).all():
+        trip_windows = tracks.windows(session, manifest) if manifest.id in relayed else \
+            single_leg_windows(session, manifest, starts)
+        known[manifest.id] = (manifest, trip_windows)
+        spans += [(w, manifest.id) for w in trip_windows if w.vehicle_id == vehicle_id]
     for fix in near:
         owner = next((mid for window, mid in spans if window.contains(fix.ts)), None)
         (by_manifest[owner] if owner is not None else loose).append(fix)
     return by_manifest, loose, known
+
+
+def single_leg_windows(session: Session, manifest: Manifest, starts: Sequence[tuple[datetime, int]]) -> list:
+    """tracks.windows for a manifest carried by one vehicle, its next start elsewhere read from the starts
+    already at hand (asked of the store only when it lies beyond them)."""
+    later = [start for start, mid in starts if mid != manifest.id and start > manifest.dispatched_at]
+    following = min(later) if later else tracks.next_start(session, manifest.vehicle_id, manifest.id,
+                                                           manifest.dispatched_at)
+    return trip_windows([Leg(manifest.vehicle_id, manifest.dispatched_at, manifest.received_at or manifest.rejected_at,
+                             following)])
 
 
 def vehicle_passages(session: Session, principal: Principal, monitor: Monitor, place: Place, vehicle_id: int,
@@ -131,29 +162,30 @@ def vehicle_passages(session: Session, principal: Principal, monitor: Monitor, p
     by_manifest, loose, known = assign(session, vehicle_id, near)
     seen = set(session.exec(manifests.visible(select(Manifest.id), principal)
                             .where(col(Manifest.id).in_(list(by_manifest)))).all())
+    related = related_findings(session, principal, [known[m][0].manifest_no for m in seen], place)
     out = []
     for manifest_id, fixes in by_manifest.items():
         if manifest_id in seen:
-            out += manifest_passages(session, principal, monitor, place, known[manifest_id], fixes)
+            manifest, trip_windows = known[manifest_id]
+            out += manifest_passages(session, monitor, place, manifest, trip_windows, fixes,
+                                     related.get(manifest.manifest_no, []))
     if loose and session.exec(visible_vehicles(select(Vehicle.id), principal).where(Vehicle.id == vehicle_id)).first():
         out.append(passage(place, None, plate, False, loose, loose, []))
     return out
 
 
-def manifest_passages(session: Session, principal: Principal, monitor: Monitor, place: Place,
-                      manifest: Manifest, near: list[NearFix]) -> list[Passage]:
+def manifest_passages(session: Session, monitor: Monitor, place: Place, manifest: Manifest, trip_windows: list,
+                      near: list[NearFix], related: list[Finding]) -> list[Passage]:
     """The manifest's passages: its trip read as detection reads it (loaded from the departure until the
     vehicle enters the receiving site), the near fixes split by whether the vehicle was loaded."""
-    trip = load_trip(session, manifest, monitor.places)
-    window = loaded_window(trip)
+    leave = near[-1].ts + LOAD_MARGIN
+    track = trip_track(session, trip_windows, leave)
+    window = loaded_window(detection_trip(session, monitor, manifest, track))
 
     def loaded(ts: datetime) -> bool:
         return window is not None and window[0] <= ts and (window[1] is None or ts < window[1])
 
-    track = sorted((NearFix(f.ts, f.lon, f.lat, f.seq, f.device_id, f.verified, f.speed_kmh) for f in trip.fixes),
-                   key=lambda f: f.ts)
-    loads = sorted(((r.ts, r.load_kg) for r in trip.loads), key=lambda r: r[0])
-    related = related_findings(session, principal, manifest.manifest_no, place)
+    loads = load_readings(session, manifest.vehicle_id, near[0].ts - LOAD_MARGIN, leave)
     out = []
     for flag in (True, False):
         mine = [f for f in near if loaded(f.ts) == flag]
@@ -164,14 +196,63 @@ def manifest_passages(session: Session, principal: Principal, monitor: Monitor, 
     return out
 
 
+def trip_track(session: Session, trip_windows: Sequence, upto: datetime) -> list[NearFix]:
+    """The trip's fixes (in its windows, tracks.windows) up to ``upto``: what the loaded window and the
+    passage's way in and out need, and no more."""
+    clauses = []
+    for window in trip_windows:
+        devices = devices_of(session, window.vehicle_id, "gps")
+        if devices and window.start <= upto:
+            clauses.append(and_(col(GpsFix.device_id).in_(devices), col(GpsFix.ts) >= window.start,
+                                col(GpsFix.ts) <= min(window.end, upto)))
+    if not clauses:
+        return []
+    rows = session.execute(select(GpsFix.ts, GpsFix.lon, GpsFix.lat, GpsFix.seq, GpsFix.device_id, GpsFix.verified,
+                                  GpsFix.speed_kmh).where(or_(*clauses)).order_by(col(GpsFix.ts))).all()
+    return [NearFix(*row) for row in rows]
+
+
+def detection_trip(session: Session, monitor: Monitor, manifest: Manifest, track: Sequence[NearFix]) -> Trip:
+    """The trip as detection's loaded window reads it: its sites, its signatures and its fixes."""
+    monitor.places.refresh(session)
+
+    def site(site_id: int):
+        return monitor.places.sites.get(site_id) or site_place(session.get(Site, site_id))
+
+    return Trip(manifest_no=manifest.manifest_no, plate=manifest.vehicle_plate, waste_code=manifest.waste_code,
+                declared_kg=manifest.declared_kg, generator_site=site(manifest.generator_site_id),
+                receiver_site=site(manifest.receiver_site_id), transporter_id=manifest.transporter_id,
+                dispatched_at=manifest.dispatched_at, received_at=manifest.received_at,
+                fixes=tuple(Fix(f.ts, f.lon, f.lat, f.seq, f.device_id, f.verified, f.speed_kmh) for f in track))
+
+
+def devices_of(session: Session, vehicle_id: int, kind: str) -> list[str]:
+    """The vehicle's GPS terminals or load sensors (tracks.service's definitions), asked once a request: the
+    session's ``info`` lives as long as the request."""
+    cache = session.info.setdefault("forensics_devices", {})
+    if (vehicle_id, kind) not in cache:
+        cache[vehicle_id, kind] = tracks.vehicle_devices(session, vehicle_id, "gps") if kind == "gps" else \
+            tracks.load_devices(session, vehicle_id)
+    return cache[vehicle_id, kind]
+
+
+def load_readings(session: Session, vehicle_id: int, start: datetime, end: datetime) -> list[tuple[datetime, int]]:
+    devices = devices_of(session, vehicle_id, "load")
+    if not devices:
+        return []
+    return [(row[0], row[1]) for row in session.execute(select(LoadReading.ts, LoadReading.load_kg).where(
+        col(LoadReading.device_id).in_(devices), col(LoadReading.ts).between(start, end))
+        .order_by(col(LoadReading.ts))).all()]
+
+
 def passage(place: Place, manifest_no: str | None, plate: str, loaded: bool, near: list[NearFix],
             span: list[NearFix], loads: Sequence[tuple[datetime, int]], related: Sequence[Finding] = (),
             monitor: Monitor | None = None) -> Passage:
     """One passage's figures: ``near`` are its fixes within the radius, ``span`` the track from the first
     to the last of them (to time the stay and find the stops), ``loads`` the trip's load readings."""
     inside = [place.holds(f.lon, f.lat) for f in span]
-    around = [r for r in loads if near[0].ts - LOAD_MARGIN <= r[0] <= near[-1].ts + LOAD_MARGIN]
-    fall, from_kg = rules.largest_fall(around)
+    near_loads = [r for r in loads if near[0].ts - LOAD_MARGIN <= r[0] <= near[-1].ts + LOAD_MARGIN]
+    fall, from_kg = rules.largest_fall(near_loads)
     closest = min(place.distance(f.lon, f.lat) for f in near)
     th = monitor.thresholds if monitor is not None else None
     dropped = loaded and (
@@ -196,12 +277,19 @@ def around(track: list[NearFix], first: datetime, last: datetime) -> list[NearFi
     return track[max(0, inside[0] - 1):inside[-1] + 2]
 
 
-def related_findings(session: Session, principal: Principal, manifest_no: str, place: Place) -> list[Finding]:
-    """The manifest's findings the caller may see that bear on the place: those located within the radius,
-    and its tonnage shortfall. Withdrawn ones are gone."""
+def related_findings(session: Session, principal: Principal, manifest_nos: list[str],
+                     place: Place) -> dict[str, list[Finding]]:
+    """The manifests' findings the caller may see that bear on the place, by manifest: those located within
+    the radius, and the tonnage shortfall. Withdrawn ones are gone."""
+    if not manifest_nos:
+        return {}
     rows = session.exec(findings.visible(select(Finding), principal).where(
-        Finding.manifest_no == manifest_no, Finding.status != "withdrawn").order_by(col(Finding.id))).all()
-    return [f for f in rows if f.code == "TONNAGE_SHORTFALL" or _located_within(f, place)]
+        col(Finding.manifest_no).in_(manifest_nos), Finding.status != "withdrawn").order_by(col(Finding.id))).all()
+    out: dict[str, list[Finding]] = defaultdict(list)
+    for f in rows:
+        if f.code == "TONNAGE_SHORTFALL" or _located_within(f, place):
+            out[f.manifest_no].append(f)
+    return out
 
 
 def _located_within(finding: Finding, place: Place) -> bool:
@@ -217,17 +305,23 @@ def public(p: Passage) -> dict:
 
 
 def no_track(session: Session, principal: Principal, start: datetime, end: datetime) -> int:
-    """The manifests the caller may see that were under way in the period (dispatched, not yet received
-    or rejected) with not one fix of their vehicle while under way in it: nothing to judge them by.
+    """The manifests the caller may see that were under way in the period with not one fix of their vehicle
+    while under way: nothing to judge them by. A received manifest says so by its NO_TRACK finding (the same
+    rule, already applied at reconciliation); the others — in transit, or rejected — are asked of the store.
     A manifest left open is judged by its first 48 h (findings.md, a trip's telemetry)."""
     closed = func.coalesce(Manifest.received_at, Manifest.rejected_at, end)
-    tracked = exists(select(GpsFix.device_id).join(Device, col(Device.id) == col(GpsFix.device_id)).where(
-        Device.vehicle_id == Manifest.vehicle_id, col(GpsFix.ts) >= Manifest.dispatched_at, col(GpsFix.ts) >= start,
-        col(GpsFix.ts) <= closed, col(GpsFix.ts) <= end))
-    query = manifests.visible(select(func.count(col(Manifest.id))), principal).where(
-        col(Manifest.dispatched_at).is_not(None), col(Manifest.dispatched_at) <= end,
-        col(Manifest.dispatched_at) >= start - LONGEST, closed >= start, ~tracked)
-    return int(session.exec(query).one())
+    under_way = (col(Manifest.dispatched_at).is_not(None), col(Manifest.dispatched_at) <= end,
+                 col(Manifest.dispatched_at) >= start - LONGEST, closed >= start)
+    fixed = exists(select(GpsFix.device_id).where(
+        GpsFix.device_id == Device.id, col(GpsFix.ts) >= Manifest.dispatched_at, col(GpsFix.ts) >= start,
+        col(GpsFix.ts) <= closed, col(GpsFix.ts) <= end).correlate(Manifest, Device))
+    tracked = exists(select(Device.id).where(Device.vehicle_id == Manifest.vehicle_id, fixed).correlate(Manifest))
+    unreceived = session.exec(manifests.visible(select(func.count(col(Manifest.id))), principal).where(
+        *under_way, col(Manifest.received_at).is_(None), ~tracked)).one()
+    flagged = select(Finding.manifest_no).where(Finding.code == "NO_TRACK", Finding.status != "withdrawn")
+    received = session.exec(manifests.visible(select(func.count(col(Manifest.id))), principal).where(
+        *under_way, col(Manifest.received_at).is_not(None), col(Manifest.manifest_no).in_(flagged))).one()
+    return int(unreceived) + int(received)
 
 
 def hotspot_list(session: Session, principal: Principal, start: datetime, end: datetime,
