@@ -82,8 +82,14 @@ def test_the_period_bounds_the_answer(world, scene):
 
 def test_no_track_counts_manifests_under_way_without_telemetry(world, scene):
     before = passages(world)["no_track"]
-    dispatched(world, PLATES["dumper"], start_time() + timedelta(hours=20))
+    dispatched(world, PLATES["dumper"], start_time() + timedelta(hours=20))  # in transit, silent
     assert passages(world)["no_track"] == before + 1
+    silent = dispatched(world, PLATES["far"], start_time() + timedelta(hours=20))  # received, silent: NO_TRACK
+    received = world.post(f"/v1/manifests/{silent}/receive",
+                          {"accepted_kg": 30000, "at": (start_time() + timedelta(hours=21)).isoformat()}, "receiver")
+    assert received.status_code == 200, received.text
+    assert "NO_TRACK" in {f["code"] for f in world.get("/v1/findings", "admin", manifest_no=silent).json()["items"]}
+    assert passages(world)["no_track"] == before + 2
 
 
 def test_only_regulators_and_the_administrator_ask(world, scene):
