@@ -122,13 +122,14 @@ def register(engine, city: City, trucks: int):
                  for i, n in enumerate(("generator", "transporter", "receiver"))]
         session.add_all(firms)
         session.flush()
-        gen_sites = [Site(enterprise_id=firms[0].id, name=f"plant {i}", kind="plant", geofence=square(*p))
+        generator, transporter, receiver = (int(f.id or 0) for f in firms)
+        gen_sites = [Site(enterprise_id=generator, name=f"plant {i}", kind="plant", geofence=square(*p))
                      for i, p in enumerate(city.generators)]
-        rec_sites = [Site(enterprise_id=firms[2].id, name=f"works {i}", kind="utilisation", geofence=square(*p),
+        rec_sites = [Site(enterprise_id=receiver, name=f"works {i}", kind="utilisation", geofence=square(*p),
                           permitted_codes=["SW02"]) for i, p in enumerate(city.receivers)]
-        vehicles = [Vehicle(transporter_id=firms[1].id, plate=f"蒙B{10000 + i}", tare_kg=15000, max_load_kg=35000)
+        vehicles = [Vehicle(transporter_id=transporter, plate=f"蒙B{10000 + i}", tare_kg=15000, max_load_kg=35000)
                     for i in range(trucks)]
-        session.add_all(gen_sites + rec_sites + vehicles)
+        session.add_all([*gen_sites, *rec_sites, *vehicles])
         session.flush()
         session.add_all([Device(id=f"gps-{i:04d}", kind="gps", vehicle_id=v.id, secret="x")
                          for i, v in enumerate(vehicles)])
@@ -206,7 +207,7 @@ def build(url: str, args) -> tuple[str, City, float]:
         manifests += manifests_rows(truck, vehicle, trips, firms, gens, recs)
         total += len(fixes)
     with engine.begin() as conn:
-        conn.execute(insert(Manifest.__table__), manifests)
+        conn.execute(insert(Manifest), manifests)
     with engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE")
     plant_findings(engine, city, t0, args.days, args.findings, rng)

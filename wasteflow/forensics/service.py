@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, exists, func, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from wasteflow.auth.service import Principal
@@ -82,8 +83,8 @@ def nearby(session: Session, place: Place, start: datetime, end: datetime) -> di
     """The registered vehicles' fixes within the radius in the period, per vehicle, in time order."""
     west, south, east, north = rules.bounding_box(place.lon, place.lat, place.radius_m)
     rows = session.execute(
-        select(GpsFix.ts, GpsFix.lon, GpsFix.lat, GpsFix.seq, GpsFix.device_id, GpsFix.verified, GpsFix.speed_kmh,
-               Device.vehicle_id)
+        sa_select(col(GpsFix.ts), col(GpsFix.lon), col(GpsFix.lat), col(GpsFix.seq), col(GpsFix.device_id),
+                  col(GpsFix.verified), col(GpsFix.speed_kmh), col(Device.vehicle_id))
         .join(Device, col(Device.id) == col(GpsFix.device_id))
         .where(col(GpsFix.lat).between(south, north), col(GpsFix.lon).between(west, east),
                col(GpsFix.ts) >= start, col(GpsFix.ts) <= end, col(Device.vehicle_id).is_not(None))
@@ -137,6 +138,7 @@ def assign(session: Session, vehicle_id: int, near: Sequence[NearFix]) -> tuple[
                                  .order_by(col(Manifest.dispatched_at))).all():
         trip_windows = tracks.windows(session, manifest) if manifest.id in relayed else \
             single_leg_windows(session, manifest, starts)
+        assert manifest.id is not None
         known[manifest.id] = (manifest, trip_windows)
         spans += [(w, manifest.id) for w in trip_windows if w.vehicle_id == vehicle_id]
     for fix in near:
@@ -148,10 +150,11 @@ def assign(session: Session, vehicle_id: int, near: Sequence[NearFix]) -> tuple[
 def single_leg_windows(session: Session, manifest: Manifest, starts: Sequence[tuple[datetime, int]]) -> list:
     """tracks.windows for a manifest carried by one vehicle, its next start elsewhere read from the starts
     already at hand (asked of the store only when it lies beyond them)."""
-    later = [start for start, mid in starts if mid != manifest.id and start > manifest.dispatched_at]
-    following = min(later) if later else tracks.next_start(session, manifest.vehicle_id, manifest.id,
-                                                           manifest.dispatched_at)
-    return trip_windows([Leg(manifest.vehicle_id, manifest.dispatched_at, manifest.received_at or manifest.rejected_at,
+    dispatched = manifest.dispatched_at
+    assert dispatched is not None, "only dispatched manifests are candidates"
+    later = [start for start, mid in starts if mid != manifest.id and start > dispatched]
+    following = min(later) if later else tracks.next_start(session, manifest.vehicle_id, manifest.id, dispatched)
+    return trip_windows([Leg(manifest.vehicle_id, dispatched, manifest.received_at or manifest.rejected_at,
                              following)])
 
 
@@ -207,8 +210,9 @@ def trip_track(session: Session, trip_windows: Sequence, upto: datetime) -> list
                                 col(GpsFix.ts) <= min(window.end, upto)))
     if not clauses:
         return []
-    rows = session.execute(select(GpsFix.ts, GpsFix.lon, GpsFix.lat, GpsFix.seq, GpsFix.device_id, GpsFix.verified,
-                                  GpsFix.speed_kmh).where(or_(*clauses)).order_by(col(GpsFix.ts))).all()
+    rows = session.execute(sa_select(col(GpsFix.ts), col(GpsFix.lon), col(GpsFix.lat), col(GpsFix.seq),
+                                     col(GpsFix.device_id), col(GpsFix.verified), col(GpsFix.speed_kmh))
+                           .where(or_(*clauses)).order_by(col(GpsFix.ts))).all()
     return [NearFix(*row) for row in rows]
 
 
@@ -217,7 +221,12 @@ def detection_trip(session: Session, monitor: Monitor, manifest: Manifest, track
     monitor.places.refresh(session)
 
     def site(site_id: int):
-        return monitor.places.sites.get(site_id) or site_place(session.get(Site, site_id))
+        known = monitor.places.sites.get(site_id)
+        if known is not None:
+            return known
+        row = session.get(Site, site_id)
+        assert row is not None, "a manifest's sites are never deleted"
+        return site_place(row)
 
     return Trip(manifest_no=manifest.manifest_no, plate=manifest.vehicle_plate, waste_code=manifest.waste_code,
                 declared_kg=manifest.declared_kg, generator_site=site(manifest.generator_site_id),
@@ -287,14 +296,14 @@ def related_findings(session: Session, principal: Principal, manifest_nos: list[
         col(Finding.manifest_no).in_(manifest_nos), Finding.status != "withdrawn").order_by(col(Finding.id))).all()
     out: dict[str, list[Finding]] = defaultdict(list)
     for f in rows:
-        if f.code == "TONNAGE_SHORTFALL" or _located_within(f, place):
+        if f.manifest_no and (f.code == "TONNAGE_SHORTFALL" or _located_within(f, place)):
             out[f.manifest_no].append(f)
     return out
 
 
 def _located_within(finding: Finding, place: Place) -> bool:
     point = (finding.location or {}).get("coordinates")
-    return bool(point) and place.holds(point[0], point[1])
+    return isinstance(point, list) and len(point) >= 2 and place.holds(point[0], point[1])
 
 
 def public(p: Passage) -> dict:
@@ -337,7 +346,7 @@ def hotspot_list(session: Session, principal: Principal, start: datetime, end: d
         col(Finding.window_start) >= start, col(Finding.window_start) <= end,
         col(Finding.location).is_not(None))).all()
     points = [Located(r.id, r.location["coordinates"][0], r.location["coordinates"][1], r.plate, r.window_start)
-              for r in rows if r.location and r.location.get("coordinates")]
+              for r in rows if isinstance(r.location, dict) and r.location.get("coordinates")]
     return [{"center": {"type": "Point", "coordinates": [round(h.lon, 6), round(h.lat, 6)]},
              "radius_m": round(h.radius_m, 1), "findings": len(h.finding_ids), "vehicles": h.vehicles,
              "first_seen": h.first_seen, "last_seen": h.last_seen, "finding_ids": h.finding_ids}
