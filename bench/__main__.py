@@ -106,11 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                  f"{gateway.p50_ms:.0f} / p99 {gateway.p99_ms:.0f} ms; peak {gateway.peak_mb:.0f} MB",
                  "all held, p99 < 1 s, < 1 GiB"))
 
-    month = _quiet(forensics.main, forensics_argv(args.quick))
-    rows.append((f"dump-site forensics, {month['fixes']:,} fixes (a month of a city)",
-                 f"p50 {month['dump_p50']:,.0f} ms, p99 {month['dump_p99']:,.0f} ms", "p99 < 2 s"))
-    rows.append(("hotspots over the same month", f"p50 {month['hot_p50']:,.0f} ms, max {month['hot_max']:,.0f} ms",
-                 "< 2 s"))
+    rows += forensics_rows(args.quick)
 
     width = max(len(r[0]) for r in rows)
     value_width = max(len(r[1]) for r in rows)
@@ -125,6 +121,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def jt808_argv(quick: bool) -> list[str]:
     return ["--runs", "1", "--terminals", "2000", "--seconds", "30"] if quick else ["--runs", "3"]
+
+
+def forensics_rows(quick: bool) -> list[tuple[str, str, str]]:
+    month = _quiet(forensics.main, forensics_argv(quick))
+    return [(f"dump-site forensics, {month['fixes']:,} fixes (a month of a city)",
+             f"p50 {month['dump_p50']:,.0f} ms, p99 {month['dump_p99']:,.0f} ms", "p99 < 2 s"),
+            ("hotspots over the same month", f"p50 {month['hot_p50']:,.0f} ms, max {month['hot_max']:,.0f} ms", "< 2 s")]
 
 
 def forensics_argv(quick: bool) -> list[str]:
