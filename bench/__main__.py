@@ -127,7 +127,8 @@ def forensics_rows(quick: bool) -> list[tuple[str, str, str]]:
     month = _quiet(forensics.main, forensics_argv(quick))
     return [(f"dump-site forensics, {month['fixes']:,} fixes (a month of a city)",
              f"p50 {month['dump_p50']:,.0f} ms, p99 {month['dump_p99']:,.0f} ms", "p99 < 2 s"),
-            ("hotspots over the same month", f"p50 {month['hot_p50']:,.0f} ms, max {month['hot_max']:,.0f} ms", "< 2 s")]
+            ("hotspots over the same month", f"p50 {month['hot_p50']:,.0f} ms, max {month['hot_max']:,.0f} ms",
+             "< 2 s")]
 
 
 def forensics_argv(quick: bool) -> list[str]:
