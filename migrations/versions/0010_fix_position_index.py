@@ -2,7 +2,7 @@
 around the dump (latitude band, longitude range, period) without scanning a month of telemetry.
 
 Revision ID: fix_position_index
-Revises: telemetry_via
+Revises: ledger_content_digest
 Create Date: 2026-11-30
 
 On PostgreSQL ``gps_fix`` is partitioned (0003): an index created on the partitioned table is
@@ -12,7 +12,7 @@ the exact distance is checked after the prefilter.
 from alembic import op
 
 revision = "fix_position_index"
-down_revision = "telemetry_via"
+down_revision = "ledger_content_digest"
 branch_labels = None
 depends_on = None
 

@@ -95,6 +95,8 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/v1/quarantine/counts"): "222DDDDU",
     ("GET", "/v1/ledger/verify"): "222DDDDU",
     ("GET", "/v1/ledger/export"): "222DDDDU",
+    ("POST", "/v1/forensics/dump-site"): "222DDDDU",
+    ("GET", "/v1/hotspots"): "222DDDDU",
     ("POST", "/v1/webhooks"): "D222222U",
     ("GET", "/v1/webhooks"): "2222222U",
     ("GET", "/v1/webhooks/{webhook_id}"): "2DD2DDDU",
@@ -237,6 +239,8 @@ def request_for(probe: Probe, method: str, path: str) -> tuple[str, dict | None,
         ("PATCH", "/v1/findings/{finding_id}"): lambda: (
             path.format(finding_id=probe._a_finding(probe.fresh_received())),
             {"status": "acknowledged", "note": "seen"}),
+        ("POST", "/v1/forensics/dump-site"): lambda: (
+            path, {"location": {"type": "Point", "coordinates": [109.5, 40.4]}, "radius_m": 300}),
         ("POST", "/v1/webhooks"): lambda: (path, {"url": "http://127.0.0.1:9/hook", "events": ["manifest.received"]}),
         ("POST", "/v1/webhooks/{webhook_id}/enable"): lambda: (path.format(webhook_id=probe.fresh_webhook()), {}),
         ("DELETE", "/v1/webhooks/{webhook_id}"): lambda: (path.format(webhook_id=probe.fresh_webhook()), None),
