@@ -113,6 +113,7 @@ def truck_month(truck: int, city: City, t0: float, days: int, rng: random.Random
 def register(engine, city: City, trucks: int):
     from sqlmodel import Session
 
+    from bench.databases import sealed
     from wasteflow.auth.service import bootstrap_admin
     from wasteflow.registry.models import Device, Enterprise, Site, Vehicle
 
@@ -131,8 +132,9 @@ def register(engine, city: City, trucks: int):
                     for i in range(trucks)]
         session.add_all([*gen_sites, *rec_sites, *vehicles])
         session.flush()
-        session.add_all([Device(id=f"gps-{i:04d}", kind="gps", vehicle_id=v.id, secret="x")
-                         for i, v in enumerate(vehicles)])
+        url = engine.url.render_as_string(hide_password=False)
+        session.add_all([Device(id=f"gps-{i:04d}", kind="gps", vehicle_id=v.id,
+                                sealed_secret=sealed(url, f"gps-{i:04d}", "x")) for i, v in enumerate(vehicles)])
         session.commit()
         return admin, [f.id for f in firms], [s.id for s in gen_sites], [s.id for s in rec_sites], \
             [(v.id, v.plate) for v in vehicles]

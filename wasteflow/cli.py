@@ -201,6 +201,29 @@ def gateway_jt808(listen: str = typer.Option(None, "--listen", help="host:port f
     raise typer.Exit(main(listen))
 
 
+OSMAND_HELP = (
+    "Take phones running OsmAnd or Traccar Client over HTTP (Traccar's OsmAnd protocol: query string, form or "
+    "Traccar Client's JSON) and publish their fixes to the broker.\n\n"
+    "Register each phone through the API first: POST /v1/devices with \"id\": \"osmand:{the phone's id}\", "
+    "\"kind\": \"gps\" and its vehicle_plate. Then set the phone's server URL to http://this-host:5055 "
+    "(behind a TLS proxy in production). A request is answered 200 only after the broker has acknowledged its "
+    "fixes; 400 with the reason for what cannot be read (no id, an unknown id, a number that does not parse, a "
+    "position out of range); 503 while the broker is away (the phone sends it again).\n\n"
+    "Reads the registry from WASTEFLOW_DATABASE_URL; publishes to WASTEFLOW_MQTT_URL (use the gateway's broker "
+    "account; mqtts:// with WASTEFLOW_MQTT_CA_FILE for TLS). Also: WASTEFLOW_OSMAND_PUBLISH_TIMEOUT_S, "
+    "WASTEFLOW_OSMAND_MAX_BODY_BYTES, WASTEFLOW_OSMAND_QUARANTINE_PER_MINUTE. See docs/devices.md."
+)
+
+
+@gateway.command("http", help=OSMAND_HELP)
+def gateway_http(listen: str = typer.Option(None, "--listen", help="host:port for phones "
+                                            "(default: WASTEFLOW_OSMAND_LISTEN, 127.0.0.1:5055)")) -> None:
+    """The OsmAnd HTTP gateway (help: OSMAND_HELP)."""
+    from mqtt_bridge.gateways.osmand.__main__ import main
+
+    raise typer.Exit(main(listen))
+
+
 SCALE_HELP = (
     "Read a weighbridge indicator's continuous output and publish signed weigh tickets to the broker.\n\n"
     "The indicator streams weights (continuous mode: XK3190-A9 tF = 0, or Mettler Toledo continuous output) on a "
