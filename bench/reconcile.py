@@ -12,11 +12,13 @@ injected unauthorized stop and a load drop), against a ``PlaceIndex`` of 1,000 s
 independent jobs in one worker process per core (``--processes``), the way reconciliation
 scales. Trips/s is the median over ``--runs`` runs over all trips.
 
-DB: the same code path the receipt hook and the live detector take, ``Monitor.reconcile``
-(load the manifest's trip -- fixes, load readings, tickets, sites -- from PostgreSQL, run the
+DB: the same code path the receipt hook and the live detector take, ``Monitor.reconcile_many``
+(load the manifests' trips -- fixes, load readings, tickets, sites -- from PostgreSQL, run the
 pipeline, upsert findings, withdraw, ledger), on a fresh database (``wf_bench_xxxxxxxx``,
 dropped afterwards) with 1,000 sites and 100 zones registered and ``--db-trips`` received
-trips of ~500 fixes. Each run reconciles every trip in its own transaction.
+trips of ~500 fixes. Two rows: every trip locked and reconciled in its own transaction (what a
+receipt costs), and ``--db-batch`` trips locked and reconciled per transaction (re-reconciling
+received manifests in bulk).
 """
 
 from __future__ import annotations
@@ -139,7 +141,7 @@ def _square(lon: float, lat: float, half_m: float) -> dict:
     return square(lon, lat, half_m)
 
 
-def bench_db(n_trips: int, runs: int, keep: bool = False) -> dict:
+def bench_db(n_trips: int, runs: int, keep: bool = False, batch: int = 20) -> dict:
     import numpy as np
     from fastapi.testclient import TestClient
     from sqlmodel import Session, col, select
@@ -194,32 +196,50 @@ def bench_db(n_trips: int, runs: int, keep: bool = False) -> dict:
                 t = d.t + timedelta(hours=1)
             monitor = Monitor(settings)
             with Session(engine) as session:
-                numbers = list(session.exec(select(Manifest.manifest_no).order_by(col(Manifest.id))).all())
+                ids = list(session.exec(select(Manifest.id).order_by(col(Manifest.id))).all())
             with Session(engine) as session:
                 monitor.places.refresh(session)
-            rates, cpu_rates = [], []
-            for _ in range(runs):
-                gc.collect()
-                started, cpu = time.perf_counter(), time.process_time()
-                for no in numbers:
-                    with session_scope(engine) as session:
-                        manifest = session.exec(select(Manifest).where(Manifest.manifest_no == no)).one()
-                        monitor.reconcile(session, manifest)
-                rates.append(len(numbers) / (time.perf_counter() - started))
-                cpu_rates.append(len(numbers) / (time.process_time() - cpu))
+            single = _timed_runs(runs, len(ids), lambda: _reconcile_batches(engine, monitor, ids, 1))
+            batched = _timed_runs(runs, len(ids), lambda: _reconcile_batches(engine, monitor, ids, batch))
             places = len(monitor.places.index)
         engine.dispose()
-        return {"trips": len(numbers), "fixes/trip": round(statistics.mean(fixes_per_trip)), "places": places,
-                "rates": rates, "cpu_rates": cpu_rates}
+        common = {"trips": len(ids), "fixes/trip": round(statistics.mean(fixes_per_trip)), "places": places}
+        return {"single": {**common, **single}, "batched": {**common, **batched}}
     finally:
         if not keep:
             drop_database(name)
+
+
+def _reconcile_batches(engine, monitor, ids: list[int], batch: int) -> None:
+    """Each batch of ``batch`` manifests locked together and reconciled in one transaction."""
+    from sqlmodel import col
+
+    from wasteflow.database import session_scope
+    from wasteflow.manifests import locks
+    from wasteflow.manifests.models import Manifest
+
+    for start in range(0, len(ids), batch):
+        with session_scope(engine) as session:
+            manifests = locks.locked(session, col(Manifest.id).in_(ids[start:start + batch]))
+            monitor.reconcile_many(session, manifests)
+
+
+def _timed_runs(runs: int, n: int, work) -> dict:
+    rates, cpu_rates = [], []
+    for _ in range(runs):
+        gc.collect()
+        started, cpu = time.perf_counter(), time.process_time()
+        work()
+        rates.append(n / (time.perf_counter() - started))
+        cpu_rates.append(n / (time.process_time() - cpu))
+    return {"rates": rates, "cpu_rates": cpu_rates}
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trips", type=int, default=400, help="pure: trips per run")
     parser.add_argument("--db-trips", type=int, default=40, help="PostgreSQL: trips per run")
+    parser.add_argument("--db-batch", type=int, default=20, help="PostgreSQL: manifests per batch")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 1,
                         help="also measure this many reconciliation workers side by side (default: one per core)")
@@ -233,7 +253,9 @@ def main(argv=None) -> dict:
     if args.processes > 1:
         rows.append((f"pure, {args.processes} worker processes", bench_parallel(args.trips, args.runs, args.processes)))
     if not args.no_db:
-        rows.append(("Monitor.reconcile, PostgreSQL", bench_db(args.db_trips, args.runs, args.keep)))
+        db = bench_db(args.db_trips, args.runs, args.keep, args.db_batch)
+        rows.append(("Monitor.reconcile, PostgreSQL", db["single"]))
+        rows.append((f"reconcile_many x{args.db_batch}, PostgreSQL", db["batched"]))
     print()
     print(f"{'what':32} {'trips':>6} {'fixes/trip':>10} {'places':>7} {'trips/s median':>15} {'min':>7} "
           f"{'max':>7} {'per CPU-s':>10}")

@@ -52,11 +52,19 @@ def scope_of(manifest_no: str | None, site_id: int | None) -> str:
     return manifest_no if manifest_no else f"site:{site_id}"
 
 
-def record(session: Session, draft: Draft, *, region_code: str, site_id: int | None = None) -> tuple[Finding, bool]:
-    """Store a draft: a new episode is raised (and ledgered); a known one grows. Returns (finding, is_new)."""
+def record(session: Session, draft: Draft, *, region_code: str, site_id: int | None = None,
+           known: Iterable[Finding] | None = None) -> tuple[Finding, bool]:
+    """Store a draft: a new episode is raised (and ledgered); a known one grows. Returns (finding, is_new).
+
+    ``known``: the scope's findings as the caller already read them in this transaction (a batch
+    of reconciliations reads them once); otherwise the episode is looked up here."""
     scope = scope_of(draft.manifest_no, site_id)
-    finding = session.exec(select(Finding).where(Finding.scope == scope, Finding.code == draft.code,
-                                                 Finding.episode_key == draft.episode_key)).first()
+    if known is None:
+        finding = session.exec(select(Finding).where(Finding.scope == scope, Finding.code == draft.code,
+                                                     Finding.episode_key == draft.episode_key)).first()
+    else:
+        finding = next((f for f in known if f.scope == scope and f.code == draft.code
+                        and f.episode_key == draft.episode_key), None)
     location = point(draft.location)
     draft.evidence = json_safe(draft.evidence)
     if finding is not None:
@@ -95,10 +103,15 @@ def _grow(session: Session, finding: Finding, draft: Draft, location: dict | Non
 
 
 def withdraw_missing(session: Session, scope: str, codes: Iterable[str], keep: set[tuple[str, str]],
-                     reason: str) -> list[Finding]:
-    """Withdraw the open findings of ``codes`` in ``scope`` that the latest run no longer raises."""
+                     reason: str, known: Iterable[Finding] | None = None) -> list[Finding]:
+    """Withdraw the open findings of ``codes`` in ``scope`` that the latest run no longer raises
+    (``known``: as in :func:`record`)."""
     withdrawn = []
-    rows = session.exec(select(Finding).where(Finding.scope == scope, Finding.code.in_(list(codes)))).all()
+    codes = list(codes)
+    if known is None:
+        rows = list(session.exec(select(Finding).where(Finding.scope == scope, Finding.code.in_(codes))).all())
+    else:
+        rows = [f for f in known if f.scope == scope and f.code in codes]
     for finding in rows:
         if (finding.code, finding.episode_key) in keep or finding.status in CLOSED_STATUSES:
             continue

@@ -75,10 +75,17 @@ def leg_spans(session: Session, manifest: Manifest) -> list[Span]:
     """The legs that have started, each with its vehicle and its span: the swap point for per-leg detection."""
     if manifest.dispatched_at is None:
         return []
+    return spans_of(manifest, leg_rows(session, manifest))
+
+
+def spans_of(manifest: Manifest, rows: list[ManifestLeg]) -> list[Span]:
+    """:func:`leg_spans` over leg rows already read (in leg order): what a batch of trips is loaded with."""
+    if manifest.dispatched_at is None:
+        return []
     finished = manifest.received_at or manifest.rejected_at
     starts = [(1, manifest.vehicle_id, manifest.vehicle_plate, manifest.dispatched_at)] + [
         (row.leg, row.vehicle_id, row.vehicle_plate, row.handed_over_at)
-        for row in leg_rows(session, manifest) if row.handed_over_at is not None]
+        for row in rows if row.handed_over_at is not None]
     spans = []
     for i, (number, vehicle_id, plate, start) in enumerate(starts):
         end = starts[i + 1][3] if i + 1 < len(starts) else finished

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlalchemy import or_, update
+from sqlmodel import Session, col, select
 
 from wasteflow.detection.model import FindingDraft
 from wasteflow.detection.pipeline import carry_episode_keys
@@ -25,29 +25,49 @@ RECONCILIATION_CODES = LIVE_CODES + ("GPS_GAP", "NO_TRACK", "NEVER_ARRIVED", "TO
 longer produces is withdrawn. Ticket findings, OVERDUE and CAPACITY_EXCEEDED have their own triggers."""
 
 
-def stored_windows(session: Session, manifest_no: str) -> dict[str, tuple[datetime, datetime]]:
-    rows = session.exec(select(Finding).where(Finding.scope == manifest_no)).all()
-    return {f.episode_key: (f.window_start, f.window_end) for f in rows}
+def stored_windows(session: Session, manifest_no: str,
+                   known: list[Finding] | None = None) -> dict[str, tuple[datetime, datetime]]:
+    rows = known if known is not None else session.exec(select(Finding).where(Finding.scope == manifest_no)).all()
+    return {f.episode_key: (f.window_start, f.window_end) for f in rows if f.scope == manifest_no}
 
 
-def record_drafts(session: Session, manifest: Manifest, drafts: list[FindingDraft]) -> list[Finding]:
-    """Store each draft (grow known episodes); returns the findings raised for the first time."""
-    carry_episode_keys(drafts, stored_windows(session, manifest.manifest_no))
+def record_drafts(session: Session, manifest: Manifest, drafts: list[FindingDraft],
+                  known: list[Finding] | None = None) -> list[Finding]:
+    """Store each draft (grow known episodes); returns the findings raised for the first time.
+
+    ``known``: the manifest's findings already read in this transaction (:func:`findings_by_manifest`);
+    the new ones are added to it."""
+    carry_episode_keys(drafts, stored_windows(session, manifest.manifest_no, known))
     raised = []
     for draft in drafts:
-        finding, is_new = findings.record(session, draft, region_code=manifest.region_code)
+        finding, is_new = findings.record(session, draft, region_code=manifest.region_code, known=known)
         if is_new:
             raised.append(finding)
+            if known is not None:
+                known.append(finding)
     return raised
 
 
 def withdraw_unproduced(session: Session, manifest: Manifest, drafts: list[FindingDraft], reason: str,
-                        undecided: Collection[str] = ()) -> None:
+                        undecided: Collection[str] = (), known: list[Finding] | None = None) -> None:
     """Withdraw what this run no longer produces, except codes whose rule failed (``undecided``):
     a rule that raised has not said its findings are gone."""
     keep = {(d.code, d.episode_key) for d in drafts}
     codes = [code for code in RECONCILIATION_CODES if code not in undecided]
-    findings.withdraw_missing(session, manifest.manifest_no, codes, keep, reason)
+    findings.withdraw_missing(session, manifest.manifest_no, codes, keep, reason, known=known)
+
+
+def findings_by_manifest(session: Session, numbers: Collection[str]) -> dict[str, list[Finding]]:
+    """The findings of a batch of manifests in one query, in id order: those in each manifest's
+    scope and those naming it (a site's, such as CAPACITY_EXCEEDED)."""
+    out: dict[str, list[Finding]] = {no: [] for no in numbers}
+    query = select(Finding).where(or_(col(Finding.scope).in_(list(numbers)),
+                                      col(Finding.manifest_no).in_(list(numbers)))).order_by(col(Finding.id))
+    for finding in session.exec(query).all():
+        for no in {finding.scope, finding.manifest_no}:
+            if no in out:
+                out[no].append(finding)
+    return out
 
 
 def advance(session: Session, manifest: Manifest, action: str, at: datetime, body: dict) -> bool:

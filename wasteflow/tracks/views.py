@@ -8,7 +8,7 @@ from wasteflow.api.media import GeoJSONResponse
 from wasteflow.api.problems import responses
 from wasteflow.findings import service as findings
 from wasteflow.manifests.service import get_visible
-from wasteflow.monitoring.trips import load_trip
+from wasteflow.monitoring.loading import load_trip
 from wasteflow.tracks.geojson import track_collection
 from wasteflow.tracks.schemas import TrackCollection
 
