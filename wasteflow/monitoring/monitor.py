@@ -7,8 +7,8 @@ replayed and accelerated days behave like live ones.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -25,8 +25,9 @@ from wasteflow.findings.models import Finding
 from wasteflow.manifests import events, locks
 from wasteflow.manifests.lifecycle import OPEN_STATES
 from wasteflow.manifests.models import Manifest
-from wasteflow.monitoring.recording import advance, record_drafts, withdraw_unproduced
-from wasteflow.monitoring.trips import PlaceDirectory, load_trip, site_place, thresholds
+from wasteflow.monitoring.loading import load_trip, load_trips
+from wasteflow.monitoring.recording import advance, findings_by_manifest, record_drafts, withdraw_unproduced
+from wasteflow.monitoring.trips import PlaceDirectory, site_place, thresholds
 from wasteflow.registry.models import Site
 
 Clock = Callable[[], datetime]
@@ -41,9 +42,17 @@ class Monitor:
 
     # --- live, while the trip is under way ---------------------------------------------------
 
-    def follow(self, session: Session, manifest: Manifest) -> list[Finding]:
-        """Advance the trip's phase from its positions and raise the live findings so far."""
-        trip = load_trip(session, manifest, self.places)
+    def follow(self, session: Session, manifest: Manifest, since: datetime | None = None) -> list[Finding]:
+        """Advance the trip's phase from its positions and raise the live findings so far.
+
+        ``since``: the earliest new reading; then only the trip's recent window is read (from
+        ``live_lookback_s`` before it), so a run costs the same on a trip's 40th hour as on its
+        first. Until the vehicle has left the generator's site the whole trip is read: the
+        departure is stamped with the first fix outside it."""
+        recent_from = None
+        if since is not None and manifest.status != "dispatched":
+            recent_from = since - timedelta(seconds=self.settings.live_lookback_s)
+        trip = load_trip(session, manifest, self.places, recent_from)
         self._advance_phase(session, manifest, trip)
         return record_drafts(session, manifest, pipeline.detect_live(trip, self.places.index, self.thresholds))
 
@@ -61,31 +70,48 @@ class Monitor:
         return raised + self.reconcile(session, manifest)
 
     def reconcile(self, session: Session, manifest: Manifest) -> list[Finding]:
-        trip = load_trip(session, manifest, self.places)
+        return self.reconcile_many(session, [manifest])
+
+    def reconcile_many(self, session: Session, manifests: Sequence[Manifest]) -> list[Finding]:
+        """Reconcile a batch of manifests (locked by the caller) in the caller's transaction.
+
+        The trips and the manifests' findings are read once for the whole batch
+        (:mod:`wasteflow.monitoring.loading`): the same findings as one by one, in a few queries."""
+        trips = load_trips(session, manifests, self.places)
+        known = findings_by_manifest(session, [m.manifest_no for m in manifests])
+        raised: list[Finding] = []
+        for manifest, trip in zip(manifests, trips, strict=True):
+            raised += self._reconcile_trip(session, manifest, trip, known[manifest.manifest_no])
+        session.flush()
+        return raised
+
+    def _reconcile_trip(self, session: Session, manifest: Manifest, trip: Trip, known: list[Finding]) -> list[Finding]:
         run = pipeline.run_reconciliation(trip, self.places.index, self.thresholds)
-        raised = record_drafts(session, manifest, run.drafts)
+        raised = record_drafts(session, manifest, run.drafts, known)
         withdraw_unproduced(session, manifest, run.drafts,
-                            "reconciliation over the trip's latest data no longer supports it", run.failed_codes)
-        raised += self._settle_overdue(session, manifest, trip)
+                            "reconciliation over the trip's latest data no longer supports it", run.failed_codes,
+                            known)
+        raised += self._settle_overdue(session, manifest, trip, known)
         first = manifest.status == "received"
         manifest.status = "reconciled"
         manifest.reconciled_at = manifest.reconciled_at or utcnow()
         session.add(manifest)
-        session.flush()
-        current = [f for f in findings.for_manifest(session, manifest.manifest_no) if f.status != "withdrawn"]
+        current = [f for f in known if f.manifest_no == manifest.manifest_no and f.status != "withdrawn"]
         events.record(session, manifest.manifest_no, "reconciled" if first else "re_reconciled", utcnow(),
                       {"by": "system", "fixes": len(trip.fixes), "load_readings": len(trip.loads),
                        "findings": sorted(f"{f.code}#{f.id}" for f in current)})
         return raised
 
-    def _settle_overdue(self, session: Session, manifest: Manifest, trip: Trip) -> list[Finding]:
+    def _settle_overdue(self, session: Session, manifest: Manifest, trip: Trip, known: list[Finding]) -> list[Finding]:
         """At receipt OVERDUE is decided by the receipt's own ``at``: raised if late, withdrawn if in time."""
         draft = pipeline.overdue(trip, trip.received_at or self.clock(), self.thresholds)
         if draft is None:
             findings.withdraw_missing(session, manifest.manifest_no, ("OVERDUE",), set(),
-                                      "the receipt's signature time lies before the deadline")
+                                      "the receipt's signature time lies before the deadline", known=known)
             return []
-        finding, is_new = findings.record(session, draft, region_code=manifest.region_code)
+        finding, is_new = findings.record(session, draft, region_code=manifest.region_code, known=known)
+        if is_new:
+            known.append(finding)
         return [finding] if is_new else []
 
     def check_capacity(self, session: Session, manifest: Manifest) -> list[Finding]:
