@@ -80,6 +80,9 @@ class Settings(ThresholdSettings):
     bridge_session_expiry_s: int = 7 * 86400
     bridge_metrics_http: str = ""
     """host:port for the bridge's Prometheus metrics (e.g. ``0.0.0.0:9100``); empty: not served."""
+    live_lookback_s: float = 7200.0
+    """Live detection reads an open trip's readings from this long before the new ones (not its whole
+    history); longer than any live rule's episode threshold. Reconciliation reads the whole trip."""
 
     # JT/T 808 gateway (devices.md)
     jt808_listen: str = "127.0.0.1:7808"

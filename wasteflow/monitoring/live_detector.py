@@ -17,9 +17,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_
+from sqlalchemy import or_, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
@@ -155,34 +156,47 @@ class LiveDetector:
         return raised
 
     def _examine(self, work: Work, raised: list[Finding]) -> None:
-        """Each affected trip in its own transaction, its manifest locked and read afresh;
-        what it raised is published once committed."""
+        """Each affected trip in its own transaction, its vehicle claimed (:func:`claim_vehicle`)
+        and its manifest locked and read afresh; what it raised is published once committed.
+
+        A vehicle another process is examining right now is put back for the next tick: that
+        process may have read the trip before this batch's readings were committed."""
         with Session(self.engine) as session:
             targets = self._affected(session, work)
-        for manifest_id in targets:
+        busy: set[int] = set()
+        for target in targets:
             with session_scope(self.engine) as session:
-                manifest = locks.locked_one(session, Manifest.id == manifest_id)
+                if not claim_vehicle(session, target.vehicle_id):
+                    busy.add(target.vehicle_id)
+                    continue
+                manifest = locks.locked_one(session, Manifest.id == target.manifest_id)
                 if manifest is None:
                     continue
                 if manifest.status in OPEN_STATES:
-                    found = self.monitor.follow(session, manifest)
+                    found = self.monitor.follow(session, manifest, target.since)
                 elif manifest.status in RECONCILED_STATES:
                     found = self.monitor.reconcile(session, manifest)
                 else:
                     continue
             raised += found
             self._announce(found)
+        if busy:
+            self._pending.put_back(Work(
+                devices={d: work.devices[d] for t in targets if t.vehicle_id in busy for d in t.devices},
+                manifests={t.manifest_no for t in targets if t.vehicle_id in busy and t.manifest_no}))
 
-    def _affected(self, session: Session, work: Work) -> list[int]:
+    def _affected(self, session: Session, work: Work) -> list[Target]:
         """The trips whose windows (tracks/windows.py) the new readings fall in — open or finished —
-        and the manifests late data touched: their ids, in order."""
+        and the manifests late data touched, in manifest order."""
         vehicles: dict[int, tuple[datetime, datetime]] = {}
+        devices: dict[int, list[str]] = {}
         for device in session.exec(select(Device).where(col(Device.id).in_(list(work.devices)))).all():
             if device.vehicle_id is not None:
                 low, high = work.devices[device.id]
                 old = vehicles.get(device.vehicle_id)
                 vehicles[device.vehicle_id] = (min(low, old[0]), max(high, old[1])) if old else (low, high)
-        affected: set[int] = set()
+                devices.setdefault(device.vehicle_id, []).append(device.id)
+        affected: dict[int, Target] = {}
         for vehicle_id, (low, high) in vehicles.items():
             carries = or_(Manifest.vehicle_id == vehicle_id, col(Manifest.id).in_(
                 select(ManifestLeg.manifest_id).where(ManifestLeg.vehicle_id == vehicle_id)))
@@ -192,11 +206,14 @@ class LiveDetector:
                                 .order_by(Manifest.id.desc()).limit(10)).all()
             for manifest in rows:
                 if any(window.overlaps(low, high) for window in tracks.windows(session, manifest)):
-                    affected.add(manifest.id)
+                    affected[manifest.id] = Target(manifest.id, vehicle_id, low,  # type: ignore[arg-type]
+                                                   tuple(devices[vehicle_id]))
         if work.manifests:
             numbers = col(Manifest.manifest_no).in_(work.manifests)
-            affected |= {i for i in session.exec(select(Manifest.id).where(numbers)).all() if i is not None}
-        return sorted(affected)
+            for manifest_id, vehicle_id, no in session.execute(
+                    select(Manifest.id, Manifest.vehicle_id, Manifest.manifest_no).where(numbers)).all():
+                affected[manifest_id] = Target(manifest_id, vehicle_id, None, (), no)
+        return [affected[i] for i in sorted(affected)]
 
     def _announce(self, raised: list[Finding]) -> None:
         if self.publish is None:
@@ -204,6 +221,33 @@ class LiveDetector:
         for finding in raised:
             body = json.dumps(findings.public(finding), default=str, ensure_ascii=False).encode()
             self.publish(alert_topic(finding), body)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A trip to examine: its manifest, the vehicle it is claimed by, the earliest new reading
+    (None: read the whole trip) and the devices (or the manifest number) that brought it here."""
+
+    manifest_id: int
+    vehicle_id: int
+    since: datetime | None
+    devices: tuple[str, ...] = ()
+    manifest_no: str | None = None
+
+
+VEHICLE_LOCKS = 0x5746_4C56  # "WFLV": the advisory-lock namespace of live detection's vehicles
+
+
+def claim_vehicle(session: Session, vehicle_id: int) -> bool:
+    """Take the vehicle for this transaction, unless another process holds it (PostgreSQL: a
+    transaction-scoped advisory lock, released at commit; SQLite: one process, always yours).
+
+    Bridge workers on a shared subscription each receive any vehicle's messages, so each would
+    examine the same trips: the claim makes sure a vehicle is examined by one of them at a time."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    claim = text("SELECT pg_try_advisory_xact_lock(CAST(:ns AS integer), CAST(:vehicle AS integer))")
+    return bool(session.execute(claim, {"ns": VEHICLE_LOCKS, "vehicle": vehicle_id}).scalar())
 
 
 def alert_topic(finding: Finding) -> str:
