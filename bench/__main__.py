@@ -5,10 +5,12 @@ configuration): ingest through the broker with one and with two bridge workers (
 fixes at full speed, and 50-fix batch payloads paced at the 20,000 fixes/s target), the
 bridge's CPU per message (its headline figure: CPU seconds of the bridge process from /proc
 per stored fix) against two baselines in the same run (a naive one-insert-per-message consumer
-and a competent executemany-per-100-messages one, ``bench/baselines.py``), reconciliation throughput, live
-finding latency, API latency under 50 concurrent clients, and the JT/T 808 gateway holding
-10,000 terminals (``python -m bench jt808``: that one alone), and dump-site forensics and
-hotspots over a month of 100 trucks' fixes (``python -m bench forensics``: that one alone). Each figure is the median
+and a competent executemany-per-100-messages one, ``bench/baselines.py``), reconciliation
+throughput (pure, and from PostgreSQL one by one and in batches), live detection's cost per
+trip run with 1,000 trucks in transit, live finding latency, API latency under 50 concurrent
+clients, the JT/T 808 gateway holding 10,000 terminals (``python -m bench jt808``: that one
+alone), and dump-site forensics and hotspots over a month of 100 trucks' fixes
+(``python -m bench forensics``: that one alone). Each figure is the median
 of several runs (``--quick``: one run each, smaller volumes). Prints each benchmark's own
 table as it goes, then the summary against the targets of operations.md.
 """
@@ -21,7 +23,7 @@ import io
 import sys
 import time
 
-from bench import api, forensics, ingest, jt808, live_latency, reconcile
+from bench import api, forensics, ingest, jt808, live_cost, live_latency, reconcile
 
 
 def _quiet(fn, argv):
@@ -91,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((f"reconciliation from PostgreSQL, batches of {batched.split()[1][1:]}, 1 process",
                      f"{recon[batched]['trips_s']:,.0f} trips/s ({recon[batched]['per_cpu_s']:,.0f} per CPU-s)",
                      "≥ 400 trips/s"))
+
+    cost = _quiet(live_cost.main, ["--vehicles", "200" if args.quick else "1000", "--runs", "1" if args.quick else "3"])
+    rows.append((f"live detection, {cost['vehicles']:,} trucks in transit ({cost['history_h']:.0f} h history each)",
+                 f"{cost['runs_s']:,.0f} trip runs/s, {cost['cpu_ms']:.1f} ms CPU/run "
+                 f"(whole history read: {cost['whole_runs_s']:,.0f}/s, {cost['whole_cpu_ms']:.1f} ms)", ""))
 
     live = _quiet(live_latency.main, ["--trips", "20" if args.quick else "50"])
     rows.append(("live finding latency, publish → finding stored",

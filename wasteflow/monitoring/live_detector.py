@@ -31,10 +31,10 @@ from wasteflow.findings.models import Finding
 from wasteflow.manifests import locks
 from wasteflow.manifests.lifecycle import OPEN_STATES
 from wasteflow.manifests.models import Manifest, ManifestLeg
+from wasteflow.monitoring.loading import batch_windows
 from wasteflow.monitoring.monitor import Monitor
 from wasteflow.monitoring.pending import Pending, Work
 from wasteflow.registry.models import Device
-from wasteflow.tracks import service as tracks
 from wasteflow.tracks.service import TRIP_MARGIN
 
 log = logging.getLogger("wasteflow.live")
@@ -196,18 +196,22 @@ class LiveDetector:
                 old = vehicles.get(device.vehicle_id)
                 vehicles[device.vehicle_id] = (min(low, old[0]), max(high, old[1])) if old else (low, high)
                 devices.setdefault(device.vehicle_id, []).append(device.id)
-        affected: dict[int, Target] = {}
-        for vehicle_id, (low, high) in vehicles.items():
+        candidates: list[tuple[int, Manifest]] = []
+        for vehicle_id, (_, high) in vehicles.items():
             carries = or_(Manifest.vehicle_id == vehicle_id, col(Manifest.id).in_(
                 select(ManifestLeg.manifest_id).where(ManifestLeg.vehicle_id == vehicle_id)))
             rows = session.exec(select(Manifest).where(carries,
                                                        Manifest.status.in_(OPEN_STATES + RECONCILED_STATES),
                                                        Manifest.dispatched_at <= high + TRIP_MARGIN)
                                 .order_by(Manifest.id.desc()).limit(10)).all()
-            for manifest in rows:
-                if any(window.overlaps(low, high) for window in tracks.windows(session, manifest)):
-                    affected[manifest.id] = Target(manifest.id, vehicle_id, low,  # type: ignore[arg-type]
-                                                   tuple(devices[vehicle_id]))
+            candidates += [(vehicle_id, manifest) for manifest in rows]
+        windows = batch_windows(session, list({m.id: m for _, m in candidates}.values()))
+        affected: dict[int, Target] = {}
+        for vehicle_id, manifest in candidates:
+            low, high = vehicles[vehicle_id]
+            if any(window.overlaps(low, high) for window in windows[manifest.id]):  # type: ignore[index]
+                affected[manifest.id] = Target(manifest.id, vehicle_id, low,  # type: ignore[arg-type]
+                                               tuple(devices[vehicle_id]))
         if work.manifests:
             numbers = col(Manifest.manifest_no).in_(work.manifests)
             for manifest_id, vehicle_id, no in session.execute(
