@@ -196,7 +196,7 @@ def bench_db(n_trips: int, runs: int, keep: bool = False, batch: int = 20) -> di
                 t = d.t + timedelta(hours=1)
             monitor = Monitor(settings)
             with Session(engine) as session:
-                ids = list(session.exec(select(Manifest.id).order_by(col(Manifest.id))).all())
+                ids = [i for i in session.exec(select(Manifest.id).order_by(col(Manifest.id))).all() if i is not None]
             with Session(engine) as session:
                 monitor.places.refresh(session)
             single = _timed_runs(runs, len(ids), lambda: _reconcile_batches(engine, monitor, ids, 1))

@@ -209,8 +209,8 @@ class LiveDetector:
         affected: dict[int, Target] = {}
         for vehicle_id, manifest in candidates:
             low, high = vehicles[vehicle_id]
-            if any(window.overlaps(low, high) for window in windows[manifest.id]):  # type: ignore[index]
-                affected[manifest.id] = Target(manifest.id, vehicle_id, low,  # type: ignore[arg-type]
+            if any(window.overlaps(low, high) for window in windows[manifest.id]):
+                affected[manifest.id] = Target(manifest.id, vehicle_id, low,
                                                tuple(devices[vehicle_id]))
         if work.manifests:
             numbers = col(Manifest.manifest_no).in_(work.manifests)

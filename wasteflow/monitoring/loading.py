@@ -21,7 +21,7 @@ from shapely.geometry import shape
 from sqlalchemy import and_, false, or_
 from sqlmodel import Session, col, select
 
-from wasteflow.detection.model import Fix, LoadReading, Trip
+from wasteflow.detection.model import Fix, LoadReading, Place, Trip
 from wasteflow.manifests.legs import spans_of
 from wasteflow.manifests.models import Manifest, ManifestLeg
 from wasteflow.monitoring.leg_trips import trip_legs
@@ -31,7 +31,7 @@ from wasteflow.tickets.models import WeighTicket
 from wasteflow.tracks import models as stored
 from wasteflow.tracks.windows import LONGEST, Leg, Window, one_track, trip_windows
 
-Windows = dict[int, list[Window]]
+Windows = dict[int | None, list[Window]]
 
 
 def load_trip(session: Session, manifest: Manifest, places: PlaceDirectory,
@@ -80,16 +80,21 @@ def build_trip(session: Session, manifest: Manifest, places: PlaceDirectory, fix
         legs=trip_legs(session, manifest, lambda site_id: _site(session, places, site_id), detection_ticket))
 
 
-def _site(session: Session, places: PlaceDirectory, site_id: int):
+def _site(session: Session, places: PlaceDirectory, site_id: int) -> Place:
     place = places.sites.get(site_id)
-    return place if place is not None else site_place(session.get(Site, site_id))
+    if place is not None:
+        return place
+    site = session.get(Site, site_id)
+    if site is None:
+        raise LookupError(f"site {site_id} named by a manifest is not registered")
+    return site_place(site)
 
 
 # --- which readings: the windows of every manifest in the batch -----------------------------------
 
 def batch_windows(session: Session, manifests: Sequence[Manifest]) -> Windows:
     """Per manifest id, its trip windows read as one track (``tracks.service.windows``, batched)."""
-    rows: dict[int, list[ManifestLeg]] = defaultdict(list)
+    rows: dict[int | None, list[ManifestLeg]] = defaultdict(list)
     ids = [m.id for m in manifests]
     for row in session.exec(select(ManifestLeg).where(col(ManifestLeg.manifest_id).in_(ids))
                             .order_by(col(ManifestLeg.manifest_id), col(ManifestLeg.leg))).all():
@@ -100,7 +105,7 @@ def batch_windows(session: Session, manifests: Sequence[Manifest]) -> Windows:
     for manifest in manifests:
         legs = [Leg(s.vehicle_id, s.start, s.end, _first_after(starts[s.vehicle_id], manifest.id, s.start))
                 for s in spans[manifest.id]]
-        out[manifest.id] = one_track(trip_windows(legs))  # type: ignore[index]
+        out[manifest.id] = one_track(trip_windows(legs))
     return out
 
 
@@ -191,4 +196,4 @@ def linked_tickets(session: Session, numbers: list[str]) -> dict[tuple[str, str]
 def category_tolerances(session: Session, waste_codes: set[str]) -> dict[str, float | None]:
     codes = list({code.split(" ")[0] for code in waste_codes})
     query = select(WasteCategory.code, WasteCategory.tolerance_pct).where(col(WasteCategory.code).in_(codes))
-    return dict(session.execute(query).all())  # type: ignore[arg-type]
+    return {code: pct for code, pct in session.execute(query).all()}
