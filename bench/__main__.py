@@ -77,27 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     ingest_row("ingest, 2 bridges, single fixes, full speed", ["--workers", "2"], "")
     ingest_row("ingest, 2 bridges, batch 50, full speed", ["--workers", "2", "--batch", "50"], "")
 
-    recon = _quiet(reconcile.main, ["--runs", "3" if args.quick else "5", "--trips", "200" if args.quick else "400"])
-    pure = recon["pure pipeline.reconcile"]
-    rows.append(("reconciliation, pure, ~500-fix trips vs 1,100 places, 1 process",
-                 f"{pure['trips_s']:,.0f} trips/s ({pure['per_cpu_s']:,.0f} per CPU-s)", ""))
-    parallel = [label for label in recon if label.startswith("pure, ")]
-    if parallel:
-        rows.append((f"reconciliation, {parallel[0].removeprefix('pure, ')}",
-                     f"{recon[parallel[0]]['trips_s']:,.0f} trips/s", "≥ 1,000 trips/s"))
-    if "Monitor.reconcile, PostgreSQL" in recon:
-        db = recon["Monitor.reconcile, PostgreSQL"]
-        rows.append(("reconciliation from PostgreSQL, one trip per transaction",
-                     f"{db['trips_s']:,.0f} trips/s ({db['per_cpu_s']:,.0f} per CPU-s)", ""))
-        batched = next(label for label in recon if label.startswith("reconcile_many"))
-        rows.append((f"reconciliation from PostgreSQL, batches of {batched.split()[1][1:]}, 1 process",
-                     f"{recon[batched]['trips_s']:,.0f} trips/s ({recon[batched]['per_cpu_s']:,.0f} per CPU-s)",
-                     "≥ 400 trips/s"))
-
-    cost = _quiet(live_cost.main, ["--vehicles", "200" if args.quick else "1000", "--runs", "1" if args.quick else "3"])
-    rows.append((f"live detection, {cost['vehicles']:,} trucks in transit ({cost['history_h']:.0f} h history each)",
-                 f"{cost['runs_s']:,.0f} trip runs/s, {cost['cpu_ms']:.1f} ms CPU/run "
-                 f"(whole history read: {cost['whole_runs_s']:,.0f}/s, {cost['whole_cpu_ms']:.1f} ms)", ""))
+    rows += detection_rows(args.quick)
 
     live = _quiet(live_latency.main, ["--trips", "20" if args.quick else "50"])
     rows.append(("live finding latency, publish → finding stored",
@@ -130,6 +110,33 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label.ljust(width)}  {value.ljust(value_width)}  {target}")
     return 0
 
+
+
+def detection_rows(quick: bool) -> list[tuple[str, str, str]]:
+    """Reconciliation (pure, and from PostgreSQL one by one and in batches) and live detection's cost."""
+    rows: list[tuple[str, str, str]] = []
+    recon = _quiet(reconcile.main, ["--runs", "3" if quick else "5", "--trips", "200" if quick else "400"])
+    pure = recon["pure pipeline.reconcile"]
+    rows.append(("reconciliation, pure, ~500-fix trips vs 1,100 places, 1 process",
+                 f"{pure['trips_s']:,.0f} trips/s ({pure['per_cpu_s']:,.0f} per CPU-s)", ""))
+    parallel = [label for label in recon if label.startswith("pure, ")]
+    if parallel:
+        rows.append((f"reconciliation, {parallel[0].removeprefix('pure, ')}",
+                     f"{recon[parallel[0]]['trips_s']:,.0f} trips/s", "≥ 1,000 trips/s"))
+    if "Monitor.reconcile, PostgreSQL" in recon:
+        db = recon["Monitor.reconcile, PostgreSQL"]
+        rows.append(("reconciliation from PostgreSQL, one trip per transaction",
+                     f"{db['trips_s']:,.0f} trips/s ({db['per_cpu_s']:,.0f} per CPU-s)", ""))
+        batched = next(label for label in recon if label.startswith("reconcile_many"))
+        rows.append((f"reconciliation from PostgreSQL, batches of {batched.split()[1][1:]}, 1 process",
+                     f"{recon[batched]['trips_s']:,.0f} trips/s ({recon[batched]['per_cpu_s']:,.0f} per CPU-s)",
+                     "≥ 400 trips/s"))
+
+    cost = _quiet(live_cost.main, ["--vehicles", "200" if quick else "1000", "--runs", "1" if quick else "3"])
+    rows.append((f"live detection, {cost['vehicles']:,} trucks in transit ({cost['history_h']:.0f} h history each)",
+                 f"{cost['runs_s']:,.0f} trip runs/s, {cost['cpu_ms']:.1f} ms CPU/run "
+                 f"(whole history read: {cost['whole_runs_s']:,.0f}/s, {cost['whole_cpu_ms']:.1f} ms)", ""))
+    return rows
 
 def jt808_argv(quick: bool) -> list[str]:
     return ["--runs", "1", "--terminals", "2000", "--seconds", "30"] if quick else ["--runs", "3"]
