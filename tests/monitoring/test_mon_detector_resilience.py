@@ -21,11 +21,11 @@ class FlakyMonitor(Monitor):
         self.failures = failures
         self.calls = 0
 
-    def follow(self, session, manifest):
+    def follow(self, session, manifest, since=None):
         self.calls += 1
         if self.calls <= self.failures:
             raise KeyError("a bug in one run")
-        return super().follow(session, manifest)
+        return super().follow(session, manifest, since)
 
 
 class FakeClock:
