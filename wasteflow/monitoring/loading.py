@@ -77,7 +77,8 @@ def build_trip(session: Session, manifest: Manifest, places: PlaceDirectory, fix
         departure_ticket=detection_ticket(tickets.get((no, "departure"))),
         arrival_ticket=detection_ticket(tickets.get((no, "arrival"))),
         fixes=fixes, loads=loads, tolerance_pct=tolerances.get(manifest.waste_code.split(" ")[0]),
-        legs=trip_legs(session, manifest, lambda site_id: _site(session, places, site_id), detection_ticket))
+        legs=trip_legs(session, manifest, lambda site_id: _site(session, places, site_id), detection_ticket),
+        regions=(manifest.region_code, manifest.receiver_region_code))
 
 
 def _site(session: Session, places: PlaceDirectory, site_id: int) -> Place:
