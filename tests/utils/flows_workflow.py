@@ -21,6 +21,7 @@ from itertools import count
 
 from sqlmodel import select
 
+from tests.utils.flows import allow_a_historical_data_set
 from tests.utils.workflow import PLATES, extend, follow_up_body, leg, ok
 from wasteflow.database import session_scope
 from wasteflow.manifests.models import Manifest
@@ -59,6 +60,7 @@ def _receive(world, engine, manifest_no: str, who: str, net: int, when: str, **s
 
 
 def build(world, engine) -> dict[str, str]:
+    allow_a_historical_data_set(world)
     extend(world)
     m: dict[str, str] = {}
     m["w1"] = _file(world, "generator", world.manifest_body(legs=[leg(world, "haulier2")]), at(8))
