@@ -80,7 +80,9 @@ class ScaleUplink:
 
     @property
     def sent(self) -> int:
-        return self._queued + self.default.sent
+        """The tickets it weighs through the gateway; what it hands to ``default`` is counted there
+        (the demo's router sums every uplink once, ``default`` included)."""
+        return self._queued
 
     def publish(self, topic: str, payload: bytes) -> None:
         body = json.loads(payload)

@@ -97,6 +97,11 @@ KILL_PLATES = 120
 KILL_DAY = "20261123"
 
 
+WEIGHING_PACE_S = 0.008
+"""A pause after each weighing (a real one takes seconds): on a quiet machine the whole run would
+otherwise be written before the first kill lands."""
+
+
 def spool_worker(path: str, plates: int = KILL_PLATES) -> None:
     """Weigh ``plates`` trucks twice each into the spool at ``path``, acknowledging every other ticket,
     picking up where an earlier (killed) run stopped. Run as a process of its own, to be killed."""
@@ -116,4 +121,5 @@ def spool_worker(path: str, plates: int = KILL_PLATES) -> None:
             _, ticket_no = spool.record_weighing(15000 if k == 0 else 40000 + i, at)
             if ticket_no and i % 2:
                 spool.acknowledged(ticket_no)
+            time.sleep(WEIGHING_PACE_S)
     print("done", flush=True)
