@@ -58,24 +58,32 @@ def free_port() -> int:
 def start_gateway(database_url: str, mqtt_url: str, port: int, log_path: Path, mqtt_protocol: str = "5",
                   timeout: float = 30.0) -> subprocess.Popen:
     """``python -m mqtt_bridge.gateways.jt808`` on 127.0.0.1:``port``, logging to ``log_path``."""
+    return start_gateway_process("mqtt_bridge.gateways.jt808", "the JT/T 808 gateway", "WASTEFLOW_JT808_LISTEN",
+                                 database_url, mqtt_url, port, log_path, mqtt_protocol, timeout)
+
+
+def start_gateway_process(module: str, label: str, listen_variable: str, database_url: str, mqtt_url: str,
+                          port: int, log_path: Path, mqtt_protocol: str, timeout: float) -> subprocess.Popen:
+    """A gateway as a process of its own (``python -m module``) listening on 127.0.0.1:``port``: started with
+    only the demo's WASTEFLOW_ settings (and the key that opens device secrets), returned once it listens."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WASTEFLOW_") or k == "WASTEFLOW_SECRET_KEY"}
     env.update({"WASTEFLOW_DATABASE_URL": database_url, "WASTEFLOW_MQTT_URL": mqtt_url,
-                "WASTEFLOW_MQTT_PROTOCOL": mqtt_protocol, "WASTEFLOW_JT808_LISTEN": f"127.0.0.1:{port}",
+                "WASTEFLOW_MQTT_PROTOCOL": mqtt_protocol, listen_variable: f"127.0.0.1:{port}",
                 "PYTHONUNBUFFERED": "1"})
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "mqtt_bridge.gateways.jt808"], env=env, stdout=log,
+        proc = subprocess.Popen([sys.executable, "-m", module], env=env, stdout=log,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"the JT/T 808 gateway exited ({proc.returncode}); see {log_path}")
+            raise RuntimeError(f"{label} exited ({proc.returncode}); see {log_path}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return proc
         except OSError:
             time.sleep(0.05)
     proc.kill()
-    raise TimeoutError(f"the JT/T 808 gateway did not listen on {port}; see {log_path}")
+    raise TimeoutError(f"{label} did not listen on {port}; see {log_path}")
 
 
 def stop_gateway(proc: subprocess.Popen) -> None:

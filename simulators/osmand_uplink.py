@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
 import subprocess
-import sys
 import threading
 import time
 from datetime import datetime
@@ -62,24 +59,10 @@ def coords_of(fix: dict) -> dict:
 def start_gateway(database_url: str, mqtt_url: str, port: int, log_path: Path, mqtt_protocol: str = "5",
                   timeout: float = 30.0) -> subprocess.Popen:
     """``python -m mqtt_bridge.gateways.osmand`` on 127.0.0.1:``port``, logging to ``log_path``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WASTEFLOW_")}
-    env.update({"WASTEFLOW_DATABASE_URL": database_url, "WASTEFLOW_MQTT_URL": mqtt_url,
-                "WASTEFLOW_MQTT_PROTOCOL": mqtt_protocol, "WASTEFLOW_OSMAND_LISTEN": f"127.0.0.1:{port}",
-                "PYTHONUNBUFFERED": "1"})
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "mqtt_bridge.gateways.osmand"], env=env, stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the OsmAnd gateway exited ({proc.returncode}); see {log_path}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise TimeoutError(f"the OsmAnd gateway did not listen on {port}; see {log_path}")
+    from simulators.jt808_uplink import start_gateway_process
+
+    return start_gateway_process("mqtt_bridge.gateways.osmand", "the OsmAnd gateway", "WASTEFLOW_OSMAND_LISTEN",
+                                 database_url, mqtt_url, port, log_path, mqtt_protocol, timeout)
 
 
 class OsmandUplink:
